@@ -1,0 +1,44 @@
+"""Recurrent-cell kernels: the math, with no pandas or scikit-learn.
+
+The cell registry below is the single place where gate order and state count
+are written down. Weights follow PyTorch (``torch.nn.RNN/LSTM/GRU``), so torch
+can serve as an oracle:
+
+- per layer ``W_ih (G*H, D)``, ``W_hh (G*H, H)``, ``b_ih (G*H,)``, ``b_hh (G*H,)``;
+- rnn: ``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, act in {tanh, relu};
+- lstm, gates (i, f, g, o): ``c' = f*c + i*g``, ``h' = o*tanh(c')``;
+- gru, gates (r, z, n): ``n = tanh(W_in x + b_in + r*(W_hn h + b_hn))``,
+  ``h' = (1-z)*n + z*h``.
+
+Kernels work time-major. For one layer, with ``S`` states per cell (h, plus
+c for lstm):
+
+- ``x (T, B, D)``, ``state0 (S, B, H)``;
+- ``states (T+1, S, B, H)``: ``states[0] = state0`` and ``states[t+1]`` the
+  state after step ``t``, so the layer output is ``states[1:, 0]``;
+- ``gates (T, B, cache_factor*H)``: what a cell stores in the forward pass
+  for BPTT, so that backward recomputes nothing.
+"""
+
+from collections import namedtuple
+
+Cell = namedtuple("Cell", ["name", "n_gates", "n_states", "gate_order", "cache_factor"])
+
+CELLS = {
+    "rnn": Cell("rnn", 1, 1, ("h",), 0),
+    # cache: i, f, g, o activations and tanh(c')
+    "lstm": Cell("lstm", 4, 2, ("i", "f", "g", "o"), 5),
+    # cache: r, z, n activations and W_hn h + b_hn
+    "gru": Cell("gru", 3, 1, ("r", "z", "n"), 4),
+}
+
+# Activations of the vanilla RNN, as the int codes the kernels take.
+ACTIVATIONS = {"tanh": 0, "relu": 1}
+
+
+def get_cell(name):
+    """Return the :class:`Cell` record for ``name`` or raise a clear error."""
+    try:
+        return CELLS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"Unknown cell {name!r}; expected one of {sorted(CELLS)}.") from None
