@@ -1,0 +1,174 @@
+"""scikit-learn contract and behaviour of the recurrent regressors."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from tsrnn import GRURegressor, LSTMRegressor, RNNRegressor, load_model
+
+
+def noisy_sine_windows(n=700, window=24, horizon=6, noise=0.05, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    series = np.sin(2 * np.pi * t / 25) + 0.5 * np.sin(2 * np.pi * t / 9) + noise * rng.standard_normal(n)
+    X = np.lib.stride_tricks.sliding_window_view(series, window)[: n - window - horizon + 1]
+    y = np.lib.stride_tricks.sliding_window_view(series[window:], horizon)
+    return X, y[: len(X)]
+
+
+# Small and quick; no early stopping, whose 20-sample validation split is too noisy for the
+# 200-sample dataset of check_regressors_train.
+SMALL = dict(hidden_size=8, max_epochs=60, learning_rate=0.02, batch_size=32, early_stopping=False, random_state=0)
+
+
+@parametrize_with_checks(
+    [LSTMRegressor(**SMALL), GRURegressor(**SMALL), RNNRegressor(cell="rnn", **SMALL)],
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+def test_lstm_learns_noisy_sine_to_r2_095():
+    X, y = noisy_sine_windows()
+    split = int(0.8 * len(X))
+    model = LSTMRegressor(hidden_size=32, learning_rate=0.01, max_epochs=150, random_state=0)
+    model.fit(X[:split], y[:split])
+    assert model.score(X[split:], y[split:]) >= 0.95
+    assert model.predict(X[split:]).shape == (len(X) - split, 6)
+    assert 1 <= model.n_iter_ <= 150 and len(model.loss_curve_) == model.n_iter_
+    assert len(model.validation_scores_) == model.n_iter_
+    assert model.best_loss_ == min(model.validation_loss_curve_)
+
+
+@pytest.mark.parametrize("Estimator", [LSTMRegressor, GRURegressor])
+def test_same_random_state_gives_identical_models(Estimator):
+    X, y = noisy_sine_windows(n=200)
+    kwargs = dict(hidden_size=8, max_epochs=5, dropout=0.0, random_state=3)
+    a = Estimator(**kwargs).fit(X, y)
+    b = Estimator(**kwargs).fit(X, y)
+    np.testing.assert_array_equal(a.network_.params, b.network_.params)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    c = Estimator(**{**kwargs, "random_state": 4}).fit(X, y)
+    assert not np.array_equal(a.predict(X), c.predict(X))
+
+
+def test_pipeline_and_grid_search_with_time_series_split():
+    X, y = noisy_sine_windows(n=300)
+    pipe = Pipeline([("scale", FunctionTransformer(lambda a: a / 2.0)), ("rnn", GRURegressor(max_epochs=10, random_state=0))])
+    search = GridSearchCV(pipe, {"rnn__hidden_size": [4, 8]}, cv=TimeSeriesSplit(n_splits=2))
+    search.fit(X, y)
+    assert search.best_params_["rnn__hidden_size"] in (4, 8)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.predict(X[:3]).shape == (3, 6)
+
+
+def test_three_d_input_with_several_features(rng):
+    X = rng.standard_normal((120, 10, 3))
+    y = X[:, -1, 0] + 0.5 * X[:, -2, 1]
+    model = RNNRegressor(cell="gru", hidden_size=16, learning_rate=0.02, max_epochs=60, random_state=0).fit(X, y)
+    assert model.n_features_in_ == 3 and model.predict(X).shape == (120,)
+    assert model.score(X, y) > 0.8
+    with pytest.raises(ValueError, match="2 features per step, but RNNRegressor is expecting 3"):
+        model.predict(X[:, :, :2])
+
+
+def test_quantile_loss_gives_ordered_calibrated_quantiles(rng):
+    X = rng.standard_normal((600, 5))
+    y = X[:, -1] + rng.standard_normal(600)
+    model = LSTMRegressor(
+        loss="quantile", quantiles=[0.9, 0.1, 0.5], hidden_size=8, learning_rate=0.02, max_epochs=60, random_state=0
+    ).fit(X, y)
+    q = model.predict_quantiles(X)
+    assert q.shape == (600, 1, 3)
+    assert np.all(np.diff(q, axis=2) >= 0)
+    coverage = np.mean((y >= q[:, 0, 0]) & (y <= q[:, 0, 2]))
+    assert 0.65 <= coverage <= 0.95
+    np.testing.assert_array_equal(model.predict(X), q[:, 0, 1])
+
+
+def test_parameter_errors_name_the_problem():
+    X, y = noisy_sine_windows(n=100)
+    with pytest.raises(ValueError, match=r"The 'hidden_size' parameter of LSTMRegressor must be an int in the range \[1, inf\)\. Got 0 instead\."):
+        LSTMRegressor(hidden_size=0).fit(X, y)
+    with pytest.raises(ValueError, match="The 'optimizer' parameter of GRURegressor must be a str among"):
+        GRURegressor(optimizer="lbfgs").fit(X, y)
+    with pytest.raises(ValueError, match="loss='quantile' and quantiles go together"):
+        LSTMRegressor(loss="quantile").fit(X, y)
+    with pytest.raises(ValueError, match="applies to cell='rnn' only"):
+        RNNRegressor(cell="lstm", activation="relu").fit(X, y)
+    with pytest.raises(ValueError, match="device='cuda' is not available"):
+        LSTMRegressor(device="cuda").fit(X, y)
+
+
+def test_bad_data_errors(rng):
+    X, y = noisy_sine_windows(n=100)
+    bad = X.copy()
+    bad[3, 4] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        LSTMRegressor(max_epochs=1).fit(bad, y)
+    with pytest.raises(ValueError, match="different numbers of samples"):
+        LSTMRegressor(max_epochs=1).fit(X, y[:-1])
+    with pytest.raises(ValueError, match="1D array"):
+        LSTMRegressor(max_epochs=1).fit(X[:, 0], y)
+    model = LSTMRegressor(max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="inf"):
+        model.predict(np.full_like(X, np.inf))
+
+
+def test_divergence_restores_best_weights_or_raises(rng):
+    X, y = noisy_sine_windows(n=200)
+    with pytest.raises(FloatingPointError, match="Training diverged"):
+        RNNRegressor(cell="rnn", activation="relu", optimizer="sgd", learning_rate=1e30, clip_norm=None,
+                     max_epochs=3, random_state=0).fit(X * 1e20, y)
+
+
+def test_partial_fit_and_warm_start_continue_training():
+    X, y = noisy_sine_windows(n=200)
+    model = GRURegressor(hidden_size=8, random_state=0)
+    for _ in range(3):
+        model.partial_fit(X, y)
+    assert model.n_iter_ == 3 and len(model.loss_curve_) == 3
+    first = GRURegressor(hidden_size=8, max_epochs=3, early_stopping=False, warm_start=True, random_state=0).fit(X, y)
+    before = first.network_.params.copy()
+    first.fit(X, y)
+    assert first.n_iter_ == 6
+    assert not np.array_equal(before, first.network_.params)
+    with pytest.raises(ValueError, match="targets"):
+        model.partial_fit(X, y[:, :2])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_save_load_and_pickle_give_identical_predictions(tmp_path, dtype):
+    X, y = noisy_sine_windows(n=150)
+    model = RNNRegressor(cell="gru", hidden_size=8, max_epochs=3, dtype=dtype, random_state=0).fit(X, y)
+    path = tmp_path / "model.npz"
+    model.save(path)
+    loaded = load_model(path)
+    assert type(loaded) is RNNRegressor and loaded.get_params() == model.get_params()
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X), model.predict(X))
+
+
+def test_dataframe_input_keeps_feature_names():
+    X, y = noisy_sine_windows(n=120, window=5, horizon=1)
+    frame = pd.DataFrame(X, columns=[f"lag{k}" for k in range(5, 0, -1)])
+    model = LSTMRegressor(hidden_size=4, max_epochs=2, random_state=0).fit(frame, y.ravel())
+    np.testing.assert_array_equal(model.feature_names_in_, frame.columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.predict(frame)
+
+
+def test_float64_training_matches_float32_closely():
+    X, y = noisy_sine_windows(n=200)
+    kwargs = dict(hidden_size=8, max_epochs=3, early_stopping=False, random_state=0)
+    p32 = LSTMRegressor(dtype="float32", **kwargs).fit(X, y).predict(X)
+    p64 = LSTMRegressor(dtype="float64", **kwargs).fit(X, y).predict(X)
+    np.testing.assert_allclose(p32, p64, rtol=1e-3, atol=1e-3)

@@ -1,0 +1,518 @@
+"""scikit-learn regressors on the Numba recurrent kernels.
+
+``RNNRegressor`` takes sequences ``X`` of shape ``(n_samples, seq_len,
+n_features)`` (or ``(n_samples, seq_len)`` for one feature) and targets ``y`` of
+shape ``(n_samples,)`` or ``(n_samples, n_targets)``, e.g. a forecast horizon.
+``LSTMRegressor`` and ``GRURegressor`` fix the cell.
+"""
+
+import json
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from ._validation import BOOLEAN, NONE, QUANTILES, RANDOM_STATE, Interval, StrOptions, validate_params
+from .kernels import ACTIVATIONS, CELLS
+from .nn import LOSSES, OPTIMIZERS, RecurrentNetwork
+from .nn.training import ArrayWindows, TrainingHistory, point_prediction, quantile_predictions, run_epochs
+
+DEVICES = ("cpu", "cuda", "auto")
+DTYPES = {"float32": np.float32, "float64": np.float64}
+FORMAT_VERSION = 1
+
+_PARAMS_DOC = """
+    hidden_size : int, default=64
+        Units in each recurrent layer.
+    num_layers : int, default=1
+        Stacked recurrent layers.
+    dropout : float, default=0.0
+        Dropout probability on the outputs of every layer but the last.
+    loss : {'mse', 'mae', 'huber', 'quantile'}, default='mse'
+        Training loss; 'quantile' is the pinball loss averaged over ``quantiles``.
+    quantiles : sequence of float, default=None
+        Probabilities in (0, 1) to forecast with ``loss='quantile'``; see
+        :meth:`predict_quantiles`. :meth:`predict` then returns the one nearest 0.5.
+    optimizer : {'sgd', 'momentum', 'adam', 'adamw'}, default='adam'
+    learning_rate : float, default=1e-3
+    weight_decay : float, default=0.0
+        Decoupled weight decay for 'adamw', an L2 penalty added to the gradient otherwise.
+    batch_size : int, default=64
+        Mini-batch size; shuffled every epoch from ``random_state``.
+    max_epochs : int, default=200
+        Maximum passes over the training data.
+    clip_norm : float or None, default=1.0
+        Clip the global gradient L2 norm to this value; None disables clipping.
+    early_stopping : bool, default=True
+        Hold out the last ``validation_fraction`` of the samples (the most
+        recent windows, since samples are taken to be in time order), stop after
+        ``n_iter_no_change`` epochs without improvement of the validation loss
+        and restore the best weights. Without it, the training loss decides
+        when to stop and the last weights are kept.
+    validation_fraction : float, default=0.1
+        Fraction of samples held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement larger than ``tol`` before stopping.
+    tol : float, default=1e-4
+        Minimum loss improvement that counts.
+    recurrent_init : {'uniform', 'orthogonal'}, default='uniform'
+        PyTorch's uniform initialisation, or orthogonal recurrent weights.
+    device : {'cpu', 'cuda', 'auto'}, default='cpu'
+        Where to train. 'auto' picks 'cpu' (this version ships CPU kernels only).
+    dtype : {'float32', 'float64'}, default='float32'
+        Precision of weights and computation.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and dropout. The same seed gives
+        identical models on the same machine and thread count.
+    warm_start : bool, default=False
+        Continue from the previous fit's weights instead of starting afresh.
+    verbose : int, default=0
+        Show a progress bar with the current loss when > 0.
+"""
+
+_ATTRIBUTES_DOC = """
+    Attributes
+    ----------
+    network_ : RecurrentNetwork
+        The trained network (weights in ``network_.params``).
+    n_features_in_ : int
+        Columns of 2-D ``X``, or features per step of 3-D ``X``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when 2-D ``X`` was a DataFrame with string column names.
+    n_outputs_ : int
+        Targets per sample.
+    loss_curve_ : list of float
+        Mean training loss per epoch.
+    validation_loss_curve_ : list of float
+        Validation loss per epoch (with ``early_stopping``).
+    validation_scores_ : list of float
+        Validation R^2 per epoch (with ``early_stopping``).
+    best_loss_ : float
+        Best validation loss with ``early_stopping``, else best training loss.
+    n_iter_ : int
+        Epochs run.
+"""
+
+
+class RNNRegressor(RegressorMixin, BaseEstimator):
+    __doc__ = f"""Recurrent-network regressor (vanilla RNN, LSTM or GRU) on Numba kernels.
+
+    A stack of recurrent layers reads each sequence; a linear head maps the last
+    hidden state to the targets.
+
+    Parameters
+    ----------
+    cell : {{'rnn', 'lstm', 'gru'}}, default='lstm'
+        Recurrent cell.
+    activation : {{'tanh', 'relu'}}, default='tanh'
+        Activation of the 'rnn' cell (lstm and gru always use tanh).{_PARAMS_DOC}{_ATTRIBUTES_DOC}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsrnn import LSTMRegressor
+    >>> t = np.arange(400)
+    >>> series = np.sin(0.2 * t)
+    >>> X = np.lib.stride_tricks.sliding_window_view(series[:-1], 24)[:-5]
+    >>> y = np.lib.stride_tricks.sliding_window_view(series[24:], 6)[: len(X)]
+    >>> model = LSTMRegressor(hidden_size=16, max_epochs=5, random_state=0).fit(X, y)
+    >>> model.predict(X[:2]).shape
+    (2, 6)
+    """
+
+    _parameter_constraints = {
+        "cell": [StrOptions(CELLS)],
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(ACTIVATIONS)],
+        "dropout": [Interval(Real, 0.0, 1.0, closed="left")],
+        "loss": [StrOptions(LOSSES)],
+        "quantiles": [QUANTILES, NONE],
+        "optimizer": [StrOptions(OPTIMIZERS)],
+        "learning_rate": [Interval(Real, 0.0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0.0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "clip_norm": [Interval(Real, 0.0, None, closed="neither"), NONE],
+        "early_stopping": [BOOLEAN],
+        "validation_fraction": [Interval(Real, 0.0, 1.0, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "recurrent_init": [StrOptions({"uniform", "orthogonal"})],
+        "device": [StrOptions(DEVICES)],
+        "dtype": [StrOptions(DTYPES)],
+        "random_state": [RANDOM_STATE],
+        "warm_start": [BOOLEAN],
+        "verbose": [Interval(Integral, 0, None, closed="left"), BOOLEAN],
+    }
+
+    def __init__(
+        self,
+        cell="lstm",
+        hidden_size=64,
+        num_layers=1,
+        activation="tanh",
+        dropout=0.0,
+        loss="mse",
+        quantiles=None,
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        batch_size=64,
+        max_epochs=200,
+        clip_norm=1.0,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        recurrent_init="uniform",
+        device="cpu",
+        dtype="float32",
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+    ):
+        _store_params(self, locals())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.target_tags.multi_output = True
+        return tags
+
+    # -- fitting -------------------------------------------------------------
+
+    def fit(self, X, y):
+        """Train on sequences ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, seq_len)
+            Input sequences, oldest step first; 2-D means one feature per step.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets, e.g. the next ``n_targets`` values of a series.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, incremental=False)
+
+    def partial_fit(self, X, y):
+        """One epoch of training on ``(X, y)``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, seq_len)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, incremental=True)
+
+    def _fit(self, X, y, incremental):
+        validate_params(self)
+        self._check_params()
+        resume = hasattr(self, "network_") and (incremental or self.warm_start)
+        X, y = self._validate_X_y(X, y, reset=not resume)
+        if resume and y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {y.shape[1]} targets, but {type(self).__name__} was fitted with {self.n_outputs_}.")
+        train, validation = ArrayWindows(X, y), None
+        if self.early_stopping and not incremental:
+            n_val = int(np.ceil(self.validation_fraction * X.shape[1]))
+            if X.shape[1] - n_val < 1:
+                raise ValueError(
+                    f"early_stopping needs at least 2 samples to hold out validation_fraction="
+                    f"{self.validation_fraction}; got {X.shape[1]}. Set early_stopping=False."
+                )
+            train = ArrayWindows(X[:, :-n_val], y[:-n_val])
+            validation = ArrayWindows(X[:, -n_val:], y[-n_val:])
+        return self._fit_windows(train, validation, X.shape[2], resume, incremental)
+
+    def _fit_windows(self, train, validation, n_features, resume, incremental):
+        """Train on window sources (see :class:`tsrnn.nn.training.ArrayWindows`)."""
+        if not resume:
+            rng = np.random.default_rng(check_random_state(self.random_state).randint(2**32 - 1))
+            self._init_network(n_features, train.n_targets, rng)
+            self._history.rng = rng  # later partial_fit calls continue the same stream
+        rng = self._history.rng
+        if validation is not None:
+            # a fresh validation split starts a fresh patience count
+            self._history.best_loss, self._history.n_no_improvement = np.inf, 0
+        run_epochs(
+            self.network_,
+            self._history,
+            train,
+            loss=LOSSES[self.loss],
+            n_epochs=1 if incremental else self.max_epochs,
+            batch_size=self.batch_size,
+            rng=rng,
+            validation=validation,
+            quantiles=self._quantiles,
+            clip_norm=self.clip_norm,
+            dropout=self.dropout,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            verbose=self.verbose,
+        )
+        h = self._history
+        self.loss_curve_ = list(h.loss_curve)
+        self.validation_loss_curve_ = list(h.validation_loss_curve)
+        self.validation_scores_ = list(h.validation_scores)
+        self.best_loss_ = h.best_loss
+        self.n_iter_ = h.n_iter
+        return self
+
+    def _check_params(self):
+        if self.device == "cuda":
+            raise ValueError(
+                "device='cuda' is not available: this version of tsrnn ships CPU kernels only. "
+                "Use device='cpu' or 'auto'."
+            )
+        if self.cell != "rnn" and self.activation != "tanh":
+            raise ValueError(f"activation={self.activation!r} applies to cell='rnn' only; {self.cell} uses tanh.")
+        if (self.loss == "quantile") != (self.quantiles is not None):
+            raise ValueError(
+                "loss='quantile' and quantiles go together: set both (e.g. loss='quantile', "
+                f"quantiles=[0.1, 0.5, 0.9]); got loss={self.loss!r}, quantiles={self.quantiles!r}."
+            )
+        self._quantiles = None if self.quantiles is None else np.sort(np.asarray(self.quantiles, dtype=float))
+
+    def _init_network(self, n_features, n_targets, rng):
+        n_quantiles = 1 if self._quantiles is None else self._quantiles.size
+        self.n_outputs_ = n_targets
+        self.network_ = RecurrentNetwork(
+            self.cell,
+            n_features,
+            self.hidden_size,
+            self.num_layers,
+            n_targets * n_quantiles,
+            self.activation,
+            DTYPES[self.dtype],
+        )
+        self.network_.initialize(rng, self.recurrent_init)
+        optimizer = OPTIMIZERS[self.optimizer](self.network_.params, self.learning_rate, self.weight_decay)
+        self._history = TrainingHistory(optimizer)
+
+    def _validate_X_y(self, X, y, reset):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        X = self._validate_X(X, reset=reset)
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        if y.ndim not in (1, 2):
+            raise ValueError(f"y must be 1-D or 2-D; got an array of shape {y.shape}.")
+        if y.shape[0] != X.shape[1]:
+            raise ValueError(f"X and y have different numbers of samples: {X.shape[1]} and {y.shape[0]}.")
+        if reset:
+            self._y_ndim = y.ndim
+        return X, y.reshape(y.shape[0], -1)
+
+    def _validate_X(self, X, reset):
+        """Check ``X`` and return it time-major ``(T, n_samples, n_features)`` in the model dtype.
+
+        2-D ``X`` follows scikit-learn (``n_features_in_`` = columns, feature
+        names kept); 3-D ``X`` has ``n_features_in_`` features per step.
+        """
+        dtype = DTYPES[self.dtype] if reset else self.network_.dtype
+        if not hasattr(X, "ndim"):  # lists and other array-likes
+            X = np.asarray(X)
+        ndim = X.ndim
+        if not reset and ndim in (2, 3) and ndim != self._input_ndim:
+            if ndim == 2 and self.n_features_in_ == 1:
+                X, ndim = np.asarray(X)[:, :, None], 3  # a univariate sequence per row
+            else:
+                raise ValueError(
+                    f"X is {ndim}-D, but {type(self).__name__} was fitted on {self._input_ndim}-D X "
+                    f"with n_features_in_={self.n_features_in_}."
+                )
+        if ndim == 3:
+            X = check_array(X, allow_nd=True, dtype=dtype, input_name="X")
+            if reset:
+                self.n_features_in_ = X.shape[2]
+                if hasattr(self, "feature_names_in_"):
+                    del self.feature_names_in_
+            elif X.shape[2] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[2]} features per step, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
+        else:
+            X = validate_data(self, X, reset=reset, dtype=dtype)[:, :, None]
+        if reset:
+            self._input_ndim = ndim
+        return np.ascontiguousarray(X.transpose(1, 0, 2))
+
+    # -- prediction ----------------------------------------------------------
+
+    def _raw_predict(self, X):
+        check_is_fitted(self, "network_")
+        return self.network_.predict(self._validate_X(X, reset=False)).astype(np.float64)
+
+    def predict(self, X):
+        """Predict targets for sequences ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, seq_len)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            With ``loss='quantile'``, the quantile nearest the median.
+        """
+        pred = point_prediction(self._raw_predict(X), self.n_outputs_, self._quantiles)
+        return pred.ravel() if self._y_ndim == 1 else pred
+
+    def predict_quantiles(self, X):
+        """Predict every quantile of ``quantiles`` (models trained with ``loss='quantile'``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, seq_len)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_targets, n_quantiles)
+            Quantiles in increasing order of probability and never crossing.
+        """
+        check_is_fitted(self, "network_")
+        if self._quantiles is None:
+            raise ValueError("predict_quantiles needs a model fitted with loss='quantile' and quantiles.")
+        return quantile_predictions(self._raw_predict(X), self.n_outputs_, self._quantiles)
+
+    # -- persistence ---------------------------------------------------------
+
+    def save(self, path):
+        """Save a fitted model to ``path`` (a NumPy ``.npz`` archive).
+
+        The archive holds ``params`` (the flat weight vector, in the model's
+        dtype) and ``meta`` (JSON: class name, format version, constructor
+        parameters and fitted shapes). Load it with :func:`tsrnn.load_model`.
+        Training curves and the optimizer state are not saved.
+
+        Parameters
+        ----------
+        path : str or path-like
+        """
+        check_is_fitted(self, "network_")
+        net = self.network_
+        meta = dict(
+            format_version=FORMAT_VERSION,
+            estimator=type(self).__name__,
+            params={k: _jsonable(v) for k, v in self.get_params().items()},
+            input_size=net.input_size,
+            n_outputs=self.n_outputs_,
+            y_ndim=self._y_ndim,
+            input_ndim=self._input_ndim,
+            n_features_in=self.n_features_in_,
+            feature_names_in=None if not hasattr(self, "feature_names_in_") else list(self.feature_names_in_),
+        )
+        with open(path, "wb") as f:
+            np.savez(f, params=net.params, meta=np.array(json.dumps(meta)))
+
+
+class LSTMRegressor(RNNRegressor):
+    __doc__ = f"""Long short-term memory regressor on Numba kernels (gates i, f, g, o as in torch.nn.LSTM).
+
+    Parameters
+    ----------{_PARAMS_DOC}{_ATTRIBUTES_DOC}
+    See Also
+    --------
+    RNNRegressor : the same estimator with a choice of cell.
+    """
+
+    cell = "lstm"
+    activation = "tanh"
+
+    def __init__(
+        self,
+        hidden_size=64,
+        num_layers=1,
+        dropout=0.0,
+        loss="mse",
+        quantiles=None,
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        batch_size=64,
+        max_epochs=200,
+        clip_norm=1.0,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        recurrent_init="uniform",
+        device="cpu",
+        dtype="float32",
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+    ):
+        _store_params(self, locals())
+
+
+class GRURegressor(LSTMRegressor):
+    __doc__ = f"""Gated recurrent unit regressor on Numba kernels (gates r, z, n as in torch.nn.GRU).
+
+    Parameters
+    ----------{_PARAMS_DOC}{_ATTRIBUTES_DOC}
+    See Also
+    --------
+    RNNRegressor : the same estimator with a choice of cell.
+    """
+
+    cell = "gru"
+
+
+ESTIMATORS = {cls.__name__: cls for cls in (RNNRegressor, LSTMRegressor, GRURegressor)}
+
+
+def load_model(path):
+    """Load a model written by :meth:`RNNRegressor.save`.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    RNNRegressor, LSTMRegressor or GRURegressor
+        A fitted estimator whose predictions equal the saved model's.
+    """
+    with np.load(path, allow_pickle=False) as archive:
+        params = archive["params"]
+        meta = json.loads(str(archive["meta"]))
+    if meta.get("format_version") != FORMAT_VERSION or meta.get("estimator") not in ESTIMATORS:
+        raise ValueError(f"{path} is not a tsrnn model file of format version {FORMAT_VERSION}.")
+    model = ESTIMATORS[meta["estimator"]](**meta["params"])
+    model._check_params()
+    model.n_features_in_ = meta["n_features_in"]
+    if meta["feature_names_in"] is not None:
+        model.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
+    model._y_ndim, model._input_ndim = meta["y_ndim"], meta["input_ndim"]
+    model._init_network(meta["input_size"], meta["n_outputs"], np.random.default_rng(0))
+    if params.shape != model.network_.params.shape or params.dtype != model.network_.params.dtype:
+        raise ValueError(f"{path}: weight vector of shape {params.shape} does not fit the saved configuration.")
+    model.network_.params[:] = params
+    return model
+
+
+def _store_params(estimator, local_vars):
+    """``__init__`` body: store every constructor argument unchanged (sklearn convention)."""
+    for name, value in local_vars.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
+def _jsonable(value):
+    if isinstance(value, np.random.RandomState):
+        raise ValueError("save() needs random_state to be an int or None, not a RandomState instance.")
+    if isinstance(value, (np.ndarray, tuple)):
+        return list(np.asarray(value).tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
