@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from tsrnn.evaluation import METRICS, coverage, mae, mase, pinball, rmse, smape
+
+Y = [1.0, 2.0, 4.0]
+F = [2.0, 2.0, 1.0]
+
+
+def test_point_metrics_by_hand():
+    assert mae(Y, F) == pytest.approx((1 + 0 + 3) / 3)
+    assert rmse(Y, F) == pytest.approx(np.sqrt((1 + 0 + 9) / 3))
+    # 200 * |y - f| / (|y| + |f|): 200/3, 0, 120
+    assert smape(Y, F) == pytest.approx((200 / 3 + 0 + 120) / 3)
+
+
+def test_smape_bounds_and_zero_over_zero():
+    assert smape([0.0, 0.0], [0.0, 0.0]) == 0.0
+    assert smape([1.0], [-1.0]) == pytest.approx(200.0)
+    assert smape([0.0], [5.0]) == pytest.approx(200.0)
+
+
+def test_mase_by_hand():
+    train = [1.0, 3.0, 2.0, 6.0]
+    # naive (m=1) in-sample MAE: (2 + 1 + 4) / 3; seasonal m=2: (|2-1| + |6-3|) / 2 = 2
+    assert mase(Y, F, train) == pytest.approx((4 / 3) / (7 / 3))
+    assert mase(Y, F, train, season_length=2) == pytest.approx((4 / 3) / 2)
+    with pytest.raises(ValueError, match="longer than season_length=4"):
+        mase(Y, F, train, season_length=4)
+
+
+def test_mase_per_row_training_series():
+    scores = mase([Y, Y], [F, F], [[1.0, 3.0, 2.0, 6.0], [0.0, 1.0]])
+    np.testing.assert_allclose(scores, [(4 / 3) / (7 / 3), (4 / 3) / 1])
+
+
+def test_coverage_and_pinball_by_hand():
+    assert coverage([1.0, 2.0, 3.0, 4.0], [0.0, 2.5, 3.0, 0.0], [2.0, 3.0, 3.0, 3.9]) == pytest.approx(0.5)
+    # q=0.9: under-forecast by 2 costs 0.9*2, over-forecast by 1 costs 0.1*1
+    assert pinball([3.0, 1.0], [1.0, 2.0], 0.9) == pytest.approx((1.8 + 0.1) / 2)
+    assert pinball([3.0, 1.0], [1.0, 2.0], 0.5) == pytest.approx(mae([3.0, 1.0], [1.0, 2.0]) / 2)
+    with pytest.raises(ValueError, match=r"q must be in \(0, 1\)"):
+        pinball(Y, F, 1.0)
+
+
+def test_two_dimensional_inputs_score_each_row():
+    scores = mae([[1.0, 2.0], [3.0, 5.0]], [[1.0, 1.0], [0.0, 5.0]])
+    np.testing.assert_allclose(scores, [0.5, 1.5])
+
+
+def test_shape_mismatch_is_an_error():
+    with pytest.raises(ValueError, match="shape"):
+        mae([1.0, 2.0], [1.0])
+
+
+def test_registry():
+    assert set(METRICS) == {"mae", "rmse", "smape", "mase", "coverage", "pinball"}
+    assert METRICS["mae"] is mae

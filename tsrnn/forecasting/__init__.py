@@ -1,0 +1,21 @@
+"""Pandas-native forecasters: the shared contract and the classical baselines.
+
+All forecasters take a ``pd.Series``, a wide ``pd.DataFrame`` (one column per series) or
+a long ``unique_id, ds, y`` frame and give forecasts back in the same shape family; see
+:class:`BaseForecaster`.
+"""
+
+from ._panel import Panel, quantile_column
+from .base import BaseForecaster
+from .baselines import ARIMA, ETS, AutoARIMA, Naive, SeasonalNaive
+
+__all__ = [
+    "ARIMA",
+    "ETS",
+    "AutoARIMA",
+    "BaseForecaster",
+    "Naive",
+    "Panel",
+    "SeasonalNaive",
+    "quantile_column",
+]

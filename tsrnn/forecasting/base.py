@@ -1,0 +1,308 @@
+"""The forecaster contract shared by the baselines and the neural forecaster.
+
+Users call ``fit(y, X=None)``, ``predict(h=None, X_future=None)`` and
+``forecast(y, h, X=None, X_future=None)`` with pandas data (a Series, a wide DataFrame
+or a long ``unique_id, ds, y`` frame); :class:`BaseForecaster` validates it, converts it
+to one internal :class:`~tsrnn.forecasting._panel.Panel` and gives the forecasts back in
+the input's shape family with the right future timestamps.
+
+Writing a forecaster (hook API)
+-------------------------------
+Subclass :class:`BaseForecaster`, keep ``__init__`` to storing its arguments (include
+``alias=None``), declare ``_parameter_constraints`` and implement two hooks that see only
+the panel, never pandas input:
+
+``_fit_panel(self, panel)``
+    Learn from ``panel`` (a :class:`~tsrnn.forecasting._panel.Panel`): ``panel.values``
+    (float64, all series back to back), ``panel.indptr`` (series ``i`` is
+    ``values[indptr[i]:indptr[i + 1]]``, oldest first; also ``panel.series(i)``),
+    ``panel.n_series``, ``panel.lengths``, ``panel.ds``, ``panel.freq``. Covariates,
+    when the class sets ``_uses_exog = True`` and the user gave some, are
+    ``panel.exog`` of shape ``(n_obs, n_exog)`` (rows aligned with ``values``) and
+    ``panel.exog_names``; ``panel.exog`` is None otherwise. Store learned state in
+    attributes ending in ``_``; the return value is ignored. Parameters are validated
+    and every series has at least ``_min_length()`` observations before this is called.
+
+``_predict_panel(self, h, panel_future_exog)``
+    Forecast ``h`` steps after the end of every series of the fitted panel (available as
+    ``self.panel_``). ``panel_future_exog`` is None, or an ndarray of shape
+    ``(n_series, h, n_exog)`` with the covariates of the forecast steps (only when the
+    model was fitted with covariates; the last axis follows ``_future_exog_names()``). Return an ndarray of shape ``(n_series, h)``
+    with the point forecasts, or a tuple ``(point, quantile_forecasts)`` where
+    ``quantile_forecasts`` has shape ``(n_series, h, len(self.quantiles))``, one slice
+    per entry of ``self.quantiles`` in that order. Non-finite forecasts are rejected
+    with an error, never returned.
+
+Optional:
+
+``_min_length(self)``
+    Fewest observations a series needs (default 1); ``fit`` raises a ``ValueError``
+    naming the shortest series and this number.
+``_update_panel(self, panel)`` with class attribute ``_supports_update = True``
+    Condition the fitted model on new history of the same series (more observations
+    or a moved window) without re-estimating its parameters. :meth:`update` validates
+    and sets ``self.panel_``; ``backtest(..., refit=False)`` relies on it.
+``_future_exog_names(self)``
+    Covariates whose future values :meth:`predict` needs, in the order of the last
+    axis of ``panel_future_exog`` (default: all of ``panel_.exog_names``; a model
+    with past-only covariates returns fewer).
+``_uses_exog = True``
+    The model uses covariates. Models leaving it False ignore covariates (long-frame
+    extra columns or ``X``) and do not need ``X_future``.
+``horizon`` parameter
+    If the class has one, ``predict(h=None)`` uses it as the default horizon.
+``quantiles`` parameter
+    A list of probabilities in (0, 1) or None; the output gets one column
+    ``f"{alias}-q{q:g}"`` per quantile (see :func:`quantile_column`).
+
+Fitted attribute set by the base class: ``panel_`` (the training panel).
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import _Named, validate_params
+from ._panel import format_forecast, future_exog, quantile_column, to_panel
+
+__all__ = ["BaseForecaster", "quantile_column"]
+
+
+# Extra constraint shared by every forecaster (the others live in tsrnn._validation).
+ALIAS = _Named("a non-empty str", lambda v: isinstance(v, str) and v != "")
+
+
+# ---------------------------------------------------------------- base class
+
+
+class BaseForecaster(BaseEstimator):
+    """Base class of tsrnn forecasters: pandas in, pandas out, one model per call.
+
+    Input formats (``y`` in :meth:`fit`):
+
+    - ``pd.Series``: one series with a regular ``DatetimeIndex`` (its ``freq`` set or
+      inferable) or an evenly spaced integer index.
+    - wide ``pd.DataFrame``: one numeric column per series on such an index; all series
+      share the index (use the long format for series of different lengths).
+    - long ``pd.DataFrame`` with columns ``unique_id, ds, y``: rows of each series
+      contiguous and sorted by ``ds``; every further column is a covariate.
+
+    Output of :meth:`predict`, in the same shape family:
+
+    - Series in: a Series named :attr:`alias` on the future ``DatetimeIndex``; with
+      ``quantiles``, a DataFrame with columns ``alias, alias-q0.1, ...``.
+    - wide in: a DataFrame with the same columns on the future index; with
+      ``quantiles``, MultiIndex columns ``(series, column)`` with the same column names.
+    - long in: a long DataFrame ``unique_id, ds, alias[, alias-q0.1, ...]``.
+
+    Covariates (models with ``_uses_exog``): Series/wide input takes ``X``, a DataFrame
+    on the same index as ``y`` (wide: plain columns are shared by every series,
+    ``(series, covariate)`` MultiIndex columns give each series its own); ``X_future``
+    is a DataFrame indexed by the forecast timestamps. Long input carries covariates as
+    extra columns; ``X_future`` is then a long frame ``unique_id, ds, <covariates>``.
+    Models without covariate support ignore them.
+
+    Subclasses implement the hooks documented in this module's docstring.
+    """
+
+    _parameter_constraints: dict = {}
+    _uses_exog = False
+    _supports_update = False
+
+    # ``alias`` is a constructor parameter (default None) and a property that falls back
+    # to the class name. get_params reports the raw parameter so clone/repr stay exact.
+    @property
+    def alias(self):
+        """str: name of the forecast column (the ``alias`` parameter or the class name)."""
+        raw = self.__dict__.get("_alias")
+        return raw if raw is not None else type(self).__name__
+
+    @alias.setter
+    def alias(self, value):
+        self._alias = value
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        if "alias" in params:
+            params["alias"] = self.__dict__.get("_alias")
+        return params
+
+    # -- hooks (see the module docstring) ------------------------------------------
+
+    def _fit_panel(self, panel):
+        raise NotImplementedError(f"{type(self).__name__} must implement _fit_panel(panel).")
+
+    def _predict_panel(self, h, panel_future_exog):
+        raise NotImplementedError(f"{type(self).__name__} must implement _predict_panel(h, panel_future_exog).")
+
+    def _update_panel(self, panel):
+        raise NotImplementedError(f"{type(self).__name__} cannot be updated with new data; refit it.")
+
+    def _min_length(self):
+        return 1
+
+    def _future_exog_names(self):
+        """Covariates :meth:`predict` needs for the forecast steps (default: all of them)."""
+        return list(self.panel_.exog_names) if self.panel_.exog is not None else []
+
+    # -- public API ---------------------------------------------------------------
+
+    def _quantiles(self):
+        quantiles = getattr(self, "quantiles", None)
+        return [] if quantiles is None else [float(q) for q in quantiles]
+
+    def _to_checked_panel(self, y, X):
+        panel = to_panel(y, X, use_exog=self._uses_exog)
+        minimum = self._min_length()
+        shortest = int(np.argmin(panel.lengths))
+        if panel.lengths[shortest] < minimum:
+            raise ValueError(
+                f"Series {panel.ids[shortest]!r} has {panel.lengths[shortest]} observations; "
+                f"{self!r} needs at least {minimum}."
+            )
+        return panel
+
+    def fit(self, y, X=None):
+        """Fit the model to one or many series.
+
+        Parameters
+        ----------
+        y : pd.Series or pd.DataFrame
+            One series, a wide frame (a column per series) or a long frame
+            ``unique_id, ds, y`` (+ covariate columns). See the class docstring.
+        X : pd.DataFrame or None, default=None
+            Covariates on the index of ``y`` (Series/wide input only); ignored by
+            models that do not use covariates.
+
+        Returns
+        -------
+        self : object
+            The fitted forecaster.
+        """
+        validate_params(self)
+        panel = self._to_checked_panel(y, X)
+        self._fit_panel(panel)
+        self.panel_ = panel
+        return self
+
+    def update(self, y, X=None):
+        """Condition the fitted model on new history without re-estimating it.
+
+        The series must be those seen in :meth:`fit` (same ids, same order), typically
+        with more observations. Only models with ``_supports_update`` allow it.
+
+        Parameters
+        ----------
+        y : pd.Series or pd.DataFrame
+            New history, same format as in :meth:`fit`.
+        X : pd.DataFrame or None, default=None
+            Covariates on the index of ``y`` (Series/wide input).
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self, "panel_")
+        if not self._supports_update:
+            raise NotImplementedError(
+                f"{type(self).__name__} cannot be conditioned on new data without refitting."
+            )
+        panel = self._to_checked_panel(y, X)
+        if not panel.ids.equals(self.panel_.ids):
+            raise ValueError(
+                "update needs the series the model was fitted on, in the same order; got "
+                f"ids {list(panel.ids[:5])}..., fitted on {list(self.panel_.ids[:5])}..."
+            )
+        if (panel.exog is None) != (self.panel_.exog is None) or panel.exog_names != self.panel_.exog_names:
+            raise ValueError(
+                f"update needs the covariates used in fit ({list(self.panel_.exog_names)}); "
+                f"got {list(panel.exog_names)}."
+            )
+        self._update_panel(panel)
+        self.panel_ = panel
+        return self
+
+    def predict(self, h=None, X_future=None):
+        """Forecast ``h`` steps after the end of every fitted series.
+
+        Parameters
+        ----------
+        h : int or None, default=None
+            Forecast horizon. None uses the model's ``horizon`` parameter, if it has one.
+        X_future : pd.DataFrame or None, default=None
+            Covariate values for the forecast steps; required when the model was fitted
+            with covariates. Series/wide input: indexed by the forecast timestamps
+            (later rows are ignored). Long input: a long frame ``unique_id, ds`` plus the
+            covariate columns.
+
+        Returns
+        -------
+        forecast : pd.Series or pd.DataFrame
+            Same shape family as the ``y`` given to :meth:`fit` (see the class docstring).
+        """
+        check_is_fitted(self, "panel_")
+        h = self._resolve_horizon(h)
+        panel = self.panel_
+        names = self._future_exog_names()
+        exog = future_exog(panel, X_future, h, names) if names else None
+        point, quantile_forecasts = self._checked_output(self._predict_panel(h, exog), h)
+        return format_forecast(panel, point, quantile_forecasts, self.alias, self._quantiles())
+
+    def forecast(self, y, h=None, X=None, X_future=None):
+        """Fit on ``y`` and forecast ``h`` steps: ``fit(y, X).predict(h, X_future)``.
+
+        Parameters
+        ----------
+        y : pd.Series or pd.DataFrame
+            As in :meth:`fit`.
+        h : int or None, default=None
+            As in :meth:`predict`.
+        X : pd.DataFrame or None, default=None
+            As in :meth:`fit`.
+        X_future : pd.DataFrame or None, default=None
+            As in :meth:`predict`.
+
+        Returns
+        -------
+        forecast : pd.Series or pd.DataFrame
+        """
+        return self.fit(y, X).predict(h, X_future)
+
+    def _resolve_horizon(self, h):
+        if h is None:
+            h = getattr(self, "horizon", None)
+            if h is None:
+                raise ValueError(f"{type(self).__name__}.predict needs the horizon h (an int >= 1).")
+        if isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1:
+            raise ValueError(f"The horizon h must be an int >= 1. Got {h!r} instead.")
+        return int(h)
+
+    def _checked_output(self, output, h):
+        point, quantile_forecasts = output if isinstance(output, tuple) else (output, None)
+        n_series = self.panel_.n_series
+        point = np.asarray(point, dtype=np.float64)
+        if point.shape != (n_series, h):
+            raise RuntimeError(
+                f"{type(self).__name__}._predict_panel returned point forecasts of shape "
+                f"{point.shape}; expected {(n_series, h)}."
+            )
+        quantiles = self._quantiles()
+        if quantiles:
+            expected = (n_series, h, len(quantiles))
+            if quantile_forecasts is None or np.shape(quantile_forecasts) != expected:
+                raise RuntimeError(
+                    f"{type(self).__name__}._predict_panel must return quantile forecasts of "
+                    f"shape {expected}; got {None if quantile_forecasts is None else np.shape(quantile_forecasts)}."
+                )
+            quantile_forecasts = np.asarray(quantile_forecasts, dtype=np.float64)
+        else:
+            quantile_forecasts = None
+        for name, values in (("point", point), ("quantile", quantile_forecasts)):
+            if values is not None and not np.isfinite(values).all():
+                raise RuntimeError(
+                    f"{type(self).__name__} produced non-finite {name} forecasts; refusing to "
+                    "return them."
+                )
+        return point, quantile_forecasts
