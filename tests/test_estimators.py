@@ -28,8 +28,25 @@ def noisy_sine_windows(n=700, window=24, horizon=6, noise=0.05, seed=0):
 SMALL = dict(hidden_size=8, max_epochs=60, learning_rate=0.02, batch_size=32, early_stopping=False, random_state=0)
 
 
+def _expected_failed_checks(estimator):
+    if estimator.dtype == "float32":
+        reason = (
+            "float32 BLAS products block rows by batch shard, so a sample's prediction can move "
+            "in the last float32 bit (~1e-7 relative) when the batch is reordered or cut; the check "
+            "allows 1e-7. The float64 instance passes it."
+        )
+        return {"check_methods_sample_order_invariance": reason, "check_methods_subset_invariance": reason}
+    return {}
+
+
 @parametrize_with_checks(
-    [LSTMRegressor(**SMALL), GRURegressor(**SMALL), RNNRegressor(cell="rnn", **SMALL)],
+    [
+        LSTMRegressor(**SMALL),
+        GRURegressor(**SMALL),
+        RNNRegressor(cell="rnn", **SMALL),
+        LSTMRegressor(dtype="float64", **SMALL),
+    ],
+    expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -12,6 +12,7 @@ which would break the NaN checks that stop a diverging fit.
 """
 
 import os
+from contextlib import contextmanager
 
 import numba
 
@@ -49,3 +50,23 @@ def set_num_threads(n_threads):
     if not isinstance(n_threads, int) or n_threads < 1:
         raise ValueError(f"n_threads must be a positive int, -1 or None. Got {n_threads!r} instead.")
     numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+
+
+_blas_controller = None
+
+
+@contextmanager
+def single_threaded_blas():
+    """Limit BLAS to one thread while the parallel kernels run.
+
+    The kernels call BLAS from inside ``prange``; a multi-threaded BLAS there
+    oversubscribes the cores (numba threads x BLAS threads) and spins.
+    """
+    global _blas_controller
+    if _blas_controller is None:
+        import scipy.linalg.cython_blas  # noqa: F401  (numba's BLAS: load it before the snapshot)
+        from threadpoolctl import ThreadpoolController
+
+        _blas_controller = ThreadpoolController()
+    with _blas_controller.limit(limits=1, user_api="blas"):
+        yield

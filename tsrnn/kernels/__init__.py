@@ -42,3 +42,36 @@ def get_cell(name):
         return CELLS[name]
     except (KeyError, TypeError):
         raise ValueError(f"Unknown cell {name!r}; expected one of {sorted(CELLS)}.") from None
+
+
+Kernels = namedtuple("Kernels", ["forward", "forward_train", "backward"])
+
+DEVICES = ("cpu", "cuda")
+
+
+def get_kernels(cell, device="cpu"):
+    """Return the compiled ``forward``, ``forward_train`` and ``backward`` of a cell.
+
+    The cell module is imported here, on first use, so that importing
+    :mod:`tsrnn` or :mod:`tsrnn.kernels` compiles and loads no kernel.
+
+    Parameters
+    ----------
+    cell : {'rnn', 'lstm', 'gru'}
+    device : {'cpu', 'cuda'}, default='cpu'
+
+    Returns
+    -------
+    Kernels
+        Named tuple ``(forward, forward_train, backward)`` of numba dispatchers
+        with the signatures documented in :mod:`tsrnn.kernels.rnn`.
+    """
+    import importlib
+
+    spec = get_cell(cell)
+    if device == "cuda":
+        raise ValueError("device='cuda' is not available yet; use device='cpu'.")
+    if device != "cpu":
+        raise ValueError(f"Unknown device {device!r}; expected one of {list(DEVICES)}.")
+    module = importlib.import_module(f"{__name__}.{spec.name}")
+    return Kernels(*(getattr(module, f"{spec.name}_{kind}") for kind in Kernels._fields))

@@ -8,6 +8,7 @@ and the kernels write gradients straight into place.
 
 import numpy as np
 
+from .._config import single_threaded_blas
 from ..kernels import ACTIVATIONS, get_cell, get_kernels
 
 # Samples per inference chunk: bounds the (T, chunk, H) layer outputs in memory.
@@ -129,9 +130,10 @@ class RecurrentNetwork:
         """
         B = X.shape[1]
         result = np.empty((B, self.output_size), dtype=self.dtype)
-        for start in range(0, B, PREDICT_CHUNK):
-            x = np.ascontiguousarray(X[:, start : start + PREDICT_CHUNK])
-            result[start : start + x.shape[1]] = self._predict_chunk(x)
+        with single_threaded_blas():
+            for start in range(0, B, PREDICT_CHUNK):
+                x = np.ascontiguousarray(X[:, start : start + PREDICT_CHUNK])
+                result[start : start + x.shape[1]] = self._predict_chunk(x)
         return result
 
     def _predict_chunk(self, x):
@@ -184,6 +186,10 @@ class RecurrentNetwork:
         float
             The loss on this batch.
         """
+        with single_threaded_blas():
+            return self._loss_and_grad(X, y, loss, quantiles, dropout, rng)
+
+    def _loss_and_grad(self, X, y, loss, quantiles, dropout, rng):
         T, B, _ = X.shape
         ws = self._workspace(T, B)
         k, act = self._kernels, self._act

@@ -1,0 +1,128 @@
+"""Scalar activations for the compiled kernels: tanh, sigmoid, relu.
+
+The kernels call these once per gate element, inside loops that LLVM
+vectorises. libm's ``tanhf``/``expf`` cannot be vectorised (PyPI numba has no
+SVML) and dominated naive kernels, so float32 uses a clamped rational
+approximation (the Eigen/XLA ``ptanh_float`` coefficients) and
+``sigmoid(x) = 0.5 * tanh(0.5 * x) + 0.5``. Measured against float64
+``np.tanh`` on float32 inputs its largest relative error is about 3.6e-7
+(a few float32 ulp; ``np.tanh`` in float32 has 1.1e-7), and it is never
+above 1 in magnitude.
+
+float64 keeps ``np.tanh`` and ``1 / (1 + exp(-x))``: a rational of this size
+cannot reach the ~1e-12 agreement with :mod:`tsrnn.kernels.reference` that
+the float64 kernels are tested for. The dtype is chosen at compile time
+(``isinstance`` on the scalar type is resolved by numba's typing and the other
+branch is pruned), so each dtype compiles to one straight-line function.
+
+NaN in gives NaN out for every function here: the clamps are written as
+comparisons that are false for NaN, and ``_config`` never enables ``nnan``.
+"""
+
+import numpy as np
+from numba import njit
+
+from .. import _config
+
+# Beyond +-9, tanh is 1 to float32 precision.
+_CLAMP = np.float32(9.0)
+# Odd numerator x * P(x^2) and even denominator Q(x^2), lowest degree first.
+_P1 = np.float32(4.89352455891786e-03)
+_P3 = np.float32(6.37261928875436e-04)
+_P5 = np.float32(1.48572235717979e-05)
+_P7 = np.float32(5.12229709037114e-08)
+_P9 = np.float32(-8.60467152213735e-11)
+_P11 = np.float32(2.00018790482477e-13)
+_P13 = np.float32(-2.76076847742355e-16)
+_Q0 = np.float32(4.89352518554385e-03)
+_Q2 = np.float32(2.26843463243900e-03)
+_Q4 = np.float32(1.18534705686654e-04)
+_Q6 = np.float32(1.19825839466702e-06)
+_ONE = np.float32(1.0)
+_HALF = np.float32(0.5)
+_TINY = np.float32(4e-4)
+
+
+@njit(**_config.JIT)
+def _tanh_float32(x):
+    """Rational tanh, evaluated in float32 arithmetic."""
+    # tanh(x) = x to float32 precision below 4e-4; the rational's slope at 0
+    # is off by 1.3e-7, so small inputs (and signed zeros) pass through.
+    if abs(x) < _TINY:
+        return x
+    # Comparisons are False for NaN, so NaN reaches the division unchanged.
+    if x > _CLAMP:
+        x = _CLAMP
+    elif x < -_CLAMP:
+        x = -_CLAMP
+    x2 = x * x
+    p = _P13
+    p = p * x2 + _P11
+    p = p * x2 + _P9
+    p = p * x2 + _P7
+    p = p * x2 + _P5
+    p = p * x2 + _P3
+    p = p * x2 + _P1
+    q = _Q6
+    q = q * x2 + _Q4
+    q = q * x2 + _Q2
+    q = q * x2 + _Q0
+    r = x * p / q
+    # float32 rounding can put the result a few ulp above 1 near the clamp.
+    if r > _ONE:
+        r = _ONE
+    elif r < -_ONE:
+        r = -_ONE
+    return r
+
+
+@njit(**_config.JIT)
+def tanh(x):
+    """Hyperbolic tangent: fast rational in float32, ``np.tanh`` in float64.
+
+    Parameters
+    ----------
+    x : float32 or float64
+
+    Returns
+    -------
+    float of the same type as ``x``
+    """
+    if isinstance(x, np.float32):
+        return _tanh_float32(x)
+    return np.tanh(x)
+
+
+@njit(**_config.JIT)
+def sigmoid(x):
+    """Logistic function ``1 / (1 + exp(-x))``.
+
+    float32 computes ``0.5 * tanh(0.5 * x) + 0.5`` with the rational tanh
+    (absolute error below 2e-7, vectorisable); float64 uses ``np.exp``.
+
+    Parameters
+    ----------
+    x : float32 or float64
+
+    Returns
+    -------
+    float of the same type as ``x``
+    """
+    if isinstance(x, np.float32):
+        return _HALF * _tanh_float32(_HALF * x) + _HALF
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@njit(**_config.JIT)
+def relu(x):
+    """``max(x, 0)`` that keeps NaN (``x < 0`` is False for NaN).
+
+    Parameters
+    ----------
+    x : float32 or float64
+
+    Returns
+    -------
+    float of the same type as ``x``
+    """
+    return type(x)(0.0) if x < 0 else x
