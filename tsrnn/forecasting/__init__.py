@@ -1,4 +1,4 @@
-"""Pandas-native forecasters: the shared contract and the classical baselines.
+"""Pandas-native forecasters: the shared contract, the classical baselines and RNNForecaster.
 
 All forecasters take a ``pd.Series``, a wide ``pd.DataFrame`` (one column per series) or
 a long ``unique_id, ds, y`` frame and give forecasts back in the same shape family; see
@@ -8,6 +8,7 @@ a long ``unique_id, ds, y`` frame and give forecasts back in the same shape fami
 from ._panel import Panel, quantile_column
 from .base import BaseForecaster
 from .baselines import ARIMA, ETS, AutoARIMA, Naive, SeasonalNaive
+from .rnn import RNNForecaster
 
 __all__ = [
     "ARIMA",
@@ -16,6 +17,7 @@ __all__ = [
     "BaseForecaster",
     "Naive",
     "Panel",
+    "RNNForecaster",
     "SeasonalNaive",
     "quantile_column",
 ]

@@ -1,0 +1,475 @@
+"""RNNForecaster: the forecaster contract, scaling, windows, strategies, covariates, quantiles.
+
+Every fit here is tiny (hidden_size 8-16, a few dozen epochs at most, short series) so the
+module runs in seconds; float64 is used where a test compares numbers tightly.
+"""
+
+import copy
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from tsrnn.datasets import load_airpassengers, load_macrodata
+from tsrnn.evaluation import backtest
+from tsrnn.forecasting import RNNForecaster
+from tsrnn.forecasting._panel import to_panel
+from tsrnn.forecasting.rnn import calendar_features
+
+TINY = dict(hidden_size=8, max_epochs=5, random_state=0)
+
+
+def tiny(**params):
+    return RNNForecaster(**{**TINY, **params})
+
+
+def monthly(values, start="2000-01-01", name="sales"):
+    index = pd.date_range(start, periods=len(values), freq="MS", name="ds")
+    return pd.Series(np.asarray(values, dtype=float), index=index, name=name)
+
+
+def seasonal(n, seed=0, noise=0.3):
+    """Monthly seasonal series with a trend and noise."""
+    t = np.arange(n)
+    rng = np.random.default_rng(seed)
+    return 20 + 0.1 * t + 5 * np.sin(2 * np.pi * t / 12) + rng.normal(0, noise, n)
+
+
+def long_frame(lengths=(40, 30), starts=("2000-01-01", "2001-03-01"), **columns):
+    """Series 'a', 'b', ... of the given lengths (different ends), values 1000 * (i + 1) + t."""
+    frames = []
+    for i, (n, start) in enumerate(zip(lengths, starts)):
+        frame = pd.DataFrame(
+            {"unique_id": "abcdef"[i], "ds": pd.date_range(start, periods=n, freq="MS"), "y": 1000.0 * (i + 1) + np.arange(n)}
+        )
+        for name, make in columns.items():
+            frame[name] = make(i, n)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def air():
+    return load_airpassengers()
+
+
+# ---------------------------------------------------------------- input formats and outputs
+
+
+def test_series_with_datetime_index(air):
+    assert air.index[-1] == pd.Timestamp("1960-12-01")
+    forecast = tiny(horizon=12).fit(air).predict()
+    assert isinstance(forecast, pd.Series) and forecast.name == "LSTM"
+    expected = pd.date_range("1961-01-01", "1961-12-01", freq="MS", name=air.index.name)
+    pd.testing.assert_index_equal(forecast.index, expected)
+    assert forecast.index.freqstr == "MS"
+    assert np.isfinite(forecast.to_numpy()).all()
+    # a shorter h keeps the first steps of the same forecast
+    np.testing.assert_array_equal(tiny(horizon=12).fit(air).predict(5).to_numpy(), forecast.to_numpy()[:5])
+
+
+def test_series_with_integer_index():
+    y = pd.Series(seasonal(60))
+    forecast = tiny(horizon=4, input_size=8, cell="gru").fit(y).predict()
+    assert isinstance(forecast, pd.Series) and forecast.name == "GRU"
+    pd.testing.assert_index_equal(forecast.index, pd.RangeIndex(60, 64))
+    stepped = pd.Series(seasonal(30), index=pd.RangeIndex(100, 160, 2))
+    pd.testing.assert_index_equal(tiny(horizon=3, input_size=6).fit(stepped).predict().index, pd.RangeIndex(160, 166, 2))
+
+
+def test_wide_frame_of_several_series():
+    index = pd.date_range("2010-01-04", periods=50, freq="W-MON", name="week")
+    y = pd.DataFrame({"north": seasonal(50, 0), "south": 10 * seasonal(50, 1), "east": seasonal(50, 2) - 5}, index=index)
+    y.columns.name = "store"
+    forecast = tiny(horizon=3, input_size=8, alias="rnn8").fit(y).predict()
+    assert isinstance(forecast, pd.DataFrame) and forecast.shape == (3, 3)
+    assert list(forecast.columns) == ["north", "south", "east"] and forecast.columns.name == "store"
+    pd.testing.assert_index_equal(forecast.index, pd.date_range("2010-12-20", periods=3, freq="W-MON", name="week"))
+    # per-series scaling: the 10x series is forecast on its own level
+    assert (forecast["south"] > 5 * forecast["north"]).all()
+
+
+def test_long_frame_each_series_gets_its_own_dates():
+    y = long_frame(lengths=(40, 30), starts=("2000-01-01", "2001-03-01"))  # ends 2003-04 and 2003-08
+    forecast = tiny(horizon=3, input_size=6).fit(y).predict()
+    assert list(forecast.columns) == ["unique_id", "ds", "LSTM"]
+    assert forecast["unique_id"].tolist() == ["a"] * 3 + ["b"] * 3
+    expected = list(pd.date_range("2003-05-01", periods=3, freq="MS")) + list(pd.date_range("2003-09-01", periods=3, freq="MS"))
+    assert forecast["ds"].tolist() == expected
+
+
+def test_macrodata_panel_one_global_model():
+    y = load_macrodata()
+    cut = y.drop(index=y.index[y["unique_id"] == "cpi"][-3:])  # cpi ends 3 quarters earlier
+    model = tiny(horizon=4, input_size=8).fit(cut)
+    ids = list(y["unique_id"].unique())
+    assert len(ids) == 5 and model.scale_loc_.shape == (5,)
+    assert model.season_length_ == 4  # inferred from the quarterly frequency
+    forecast = model.predict()
+    assert forecast["unique_id"].tolist() == list(np.repeat(ids, 4))
+    for uid, rows in forecast.groupby("unique_id", sort=False):
+        last = cut.loc[cut["unique_id"] == uid, "ds"].iloc[-1]
+        assert rows["ds"].tolist() == list(pd.date_range(last, periods=5, freq="QS")[1:])
+    # forecasts stay on each series' own level (gdp in thousands, unemployment in percent)
+    level = forecast.groupby("unique_id")["LSTM"].mean()
+    assert level["realgdp"] > 1000 and level["unemp"] < 30
+
+
+# ---------------------------------------------------------------- sklearn conventions, reproducibility
+
+
+def test_forecast_equals_fit_then_predict_and_seed_reproducibility(air):
+    model = tiny(horizon=6, input_size=12)
+    via_forecast = model.forecast(air, 6)
+    pd.testing.assert_series_equal(via_forecast, clone(model).fit(air).predict(6))
+    # same seed, fresh instance: bit-identical (DESIGN: same machine and thread count)
+    np.testing.assert_array_equal(via_forecast.to_numpy(), tiny(horizon=6, input_size=12).fit(air).predict(6).to_numpy())
+    other_seed = tiny(horizon=6, input_size=12, random_state=1).fit(air).predict(6)
+    assert not np.allclose(other_seed.to_numpy(), via_forecast.to_numpy())
+
+
+def test_clone_get_params_set_params():
+    model = RNNForecaster(cell="gru", horizon=7, quantiles=[0.2, 0.8], past_covariates=["t"], alias="g")
+    params = model.get_params()
+    assert params["cell"] == "gru" and params["horizon"] == 7 and params["alias"] == "g"
+    assert params["input_size"] is None and params["dtype"] == "float32"
+    cloned = clone(model)
+    assert cloned.get_params() == params and cloned is not model
+    assert RNNForecaster().get_params()["alias"] is None and RNNForecaster(cell="rnn").alias == "RNN"
+    model.set_params(hidden_size=4, alias=None, cell="lstm")
+    assert model.hidden_size == 4 and model.alias == "LSTM"
+    assert "alias" not in repr(RNNForecaster())
+
+
+def test_pickle_round_trip_gives_identical_forecasts(air):
+    model = tiny(horizon=4, input_size=12, quantiles=[0.1, 0.9]).fit(air)
+    restored = pickle.loads(pickle.dumps(model))
+    pd.testing.assert_frame_equal(model.predict(), restored.predict())
+
+
+# ---------------------------------------------------------------- scaling
+
+
+@pytest.mark.parametrize("scaler", ["standard", "robust", "none"])
+def test_scaled_window_targets_invert_to_the_raw_series(scaler):
+    y = long_frame(lengths=(40, 30))
+    y["y"] = np.where(y["unique_id"] == "a", 3.0, -50.0) * seasonal(len(y)) + 7.0
+    panel = to_panel(y)
+    model = tiny(horizon=3, input_size=6, scaler=scaler, dtype="float64")
+    train, validation = model._training_windows(panel)
+    expected = {
+        "standard": [(s.mean(), s.std()) for s in map(panel.series, range(2))],
+        "robust": [
+            (np.median(s), (np.percentile(s, 75) - np.percentile(s, 25)) / 1.349) for s in map(panel.series, range(2))
+        ],
+        "none": [(0.0, 1.0)] * 2,
+    }[scaler]
+    np.testing.assert_allclose(np.c_[model.scale_loc_, model.scale_scale_], expected, rtol=1e-12)
+    series_of_row = np.repeat([0, 1], panel.lengths)
+    for windows in (train, validation):
+        _, targets = windows.batch(np.arange(windows.n_samples))
+        rows = windows.starts[:, None] + windows.input_size + np.arange(windows.horizon)
+        loc, scale = model.scale_loc_[series_of_row[rows]], model.scale_scale_[series_of_row[rows]]
+        np.testing.assert_allclose(targets * scale + loc, panel.values[rows], rtol=1e-13, atol=1e-12)
+    inputs = train.features[:, 0] * model.scale_scale_[series_of_row] + model.scale_loc_[series_of_row]
+    np.testing.assert_allclose(inputs, panel.values, rtol=1e-13, atol=1e-12)
+
+
+@pytest.mark.parametrize("scaler", ["standard", "robust"])
+@pytest.mark.parametrize("strategy", ["direct", "recursive"])
+def test_forecasts_are_equivariant_to_affine_maps(scaler, strategy):
+    y = monthly(seasonal(96))
+    params = dict(horizon=6, input_size=12, scaler=scaler, strategy=strategy, dtype="float64", max_epochs=8, quantiles=[0.2, 0.5, 0.8])
+    base = tiny(**params).fit(y).predict()
+    moved = tiny(**params).fit(1000 * y + 1e6).predict()
+    np.testing.assert_allclose(((moved - 1e6) / 1000).to_numpy(), base.to_numpy(), rtol=0, atol=1e-9)
+
+
+def test_without_scaling_forecasts_are_not_equivariant():
+    # the control for the test above: it can fail
+    y = monthly(seasonal(96))
+    params = dict(horizon=6, input_size=12, scaler="none", dtype="float64")
+    base = tiny(**params).fit(y).predict()
+    moved = tiny(**params).fit(1000 * y + 1e6).predict()
+    assert not np.allclose(((moved - 1e6) / 1000).to_numpy(), base.to_numpy(), atol=1e-3)
+
+
+def test_constant_series_get_unit_scale():
+    y = pd.DataFrame({"flat": np.full(30, 5.0), "spiky": np.r_[np.zeros(28), 10.0, 0.0]})
+    model = tiny(horizon=2, input_size=4, scaler="robust").fit(y)
+    np.testing.assert_allclose(model.scale_scale_, [1.0, np.r_[np.zeros(28), 10.0, 0.0].std()])
+    assert np.isfinite(model.predict().to_numpy()).all()
+
+
+# ---------------------------------------------------------------- windows
+
+
+def windowed_panel(**params):
+    """Training windows of a 3-series panel with a known and a past covariate, calendar terms."""
+    y = long_frame(
+        lengths=(40, 25, 33),
+        starts=("2000-01-01", "2001-01-01", "2000-06-01"),
+        known=lambda i, n: np.cos(np.arange(n) + i),
+        past=lambda i, n: 500.0 * (i + 1) + np.arange(n),  # unique values, like y
+    )
+    params = {"horizon": 4, "input_size": 6, "scaler": "none", "dtype": "float64", "calendar_features": True,
+              "past_covariates": ["past"], **params}
+    panel = to_panel(y)
+    model = tiny(**params)
+    return panel, model, *model._training_windows(panel)
+
+
+def test_windows_are_views_of_the_feature_buffer():
+    _, model, train, validation = windowed_panel()
+    assert model.future_steps_ == 4
+    assert np.shares_memory(train.views, train.features) and np.shares_memory(validation.views, train.features)
+    assert np.shares_memory(train.target_views, train.target)
+    features_before = train.features.copy()
+    train.batch(np.arange(train.n_samples))  # hiding the future works on the batch copy
+    np.testing.assert_array_equal(train.features, features_before)
+
+
+def test_samples_stay_inside_their_series_and_hide_the_future():
+    panel, model, train, validation = windowed_panel()
+    # columns: y, past | flag, 2 calendar (month), known
+    assert train.n_features == 6 and list(train.past_columns) == [0, 1] and train.flag_column == 2
+    T, H = model.input_size_, model.horizon
+    ends = panel.indptr[1:]
+    for windows in (train, validation):
+        X, Y = windows.batch(np.arange(windows.n_samples))
+        for k, s in enumerate(windows.starts):
+            end = ends[np.searchsorted(ends, s, side="right")]
+            origin = s + T
+            assert origin + H <= end  # never crosses into the next series
+            x = X[:, k]
+            np.testing.assert_array_equal(x[:T], windows.features[s:origin])  # the past, untouched
+            np.testing.assert_array_equal(Y[k], panel.values[origin : origin + H])
+            # no leakage: nothing of y or the past covariate at/after the origin is an input
+            for column in (0, 1):
+                assert not np.isin(windows.features[origin:end, column], x[:, column]).any()
+            np.testing.assert_array_equal(x[T:, :2], 0.0)
+            np.testing.assert_array_equal(x[:, 2], np.r_[np.zeros(T), np.ones(H)])
+            # known covariate and calendar terms of the future steps are inputs
+            np.testing.assert_array_equal(x[T:, 3:], windows.features[origin : origin + H, 3:])
+
+
+def test_validation_windows_are_the_latest_of_each_series():
+    panel, model, train, validation = windowed_panel(validation_fraction=0.2)
+    T, H = model.input_size_, model.horizon
+    for begin, end in zip(panel.indptr[:-1], panel.indptr[1:]):
+        all_starts = np.arange(begin, end - T - H + 1)
+        val = validation.starts[(validation.starts >= begin) & (validation.starts < end)]
+        tr = train.starts[(train.starts >= begin) & (train.starts < end)]
+        n_val = int(np.ceil(0.2 * all_starts.size))
+        np.testing.assert_array_equal(val, all_starts[-n_val:])
+        # no training target is a validation target: training ends before the first validation origin
+        assert tr.max() + T + H <= val.min() + T
+        assert tr.size == all_starts.size - n_val - (H - 1)
+    model.set_params(early_stopping=False)
+    train, validation = model._training_windows(panel)
+    assert validation is None and train.n_samples == sum(panel.lengths - T - H + 1)
+
+
+# ---------------------------------------------------------------- strategies
+
+
+def test_direct_and_recursive_shapes_and_horizon_limits(air):
+    direct = tiny(horizon=6, input_size=12).fit(air)
+    recursive = tiny(horizon=6, input_size=12, strategy="recursive").fit(air)
+    assert direct.regressor_.n_outputs_ == 6 and recursive.regressor_.n_outputs_ == 1
+    assert direct.regressor_.predict(np.zeros((2, 12, 1))).shape == (2, 6)  # a usable fitted RNNRegressor
+    assert direct.predict().shape == recursive.predict().shape == (6,)
+    long_run = recursive.predict(30)
+    assert long_run.shape == (30,) and long_run.index[-1] == pd.Timestamp("1963-06-01")
+    np.testing.assert_array_equal(long_run.to_numpy()[:6], recursive.predict().to_numpy())
+    with pytest.raises(ValueError, match="at most horizon=6 steps; got h=7.*strategy='recursive'"):
+        direct.predict(7)
+
+
+@pytest.mark.parametrize("strategy", ["direct", "recursive"])
+def test_both_strategies_forecast_a_pure_sine(strategy):
+    t = np.arange(192)
+    y = monthly(10 * np.sin(2 * np.pi * t / 12))
+    model = RNNForecaster(
+        horizon=12, input_size=24, strategy=strategy, hidden_size=16, max_epochs=20, learning_rate=0.03,
+        batch_size=32, random_state=0,
+    )
+    forecast = model.fit(y[:-12]).predict()
+    assert np.abs(forecast.to_numpy() - y[-12:].to_numpy()).mean() < 0.05 * 10  # MAE < 5 % of the amplitude
+
+
+# ---------------------------------------------------------------- covariates
+
+
+@pytest.fixture(scope="module")
+def driven():
+    """Two daily series driven by a random covariate: y = 10 * x + noise; last 7 days held out."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for uid, level in (("a", 0.0), ("b", 50.0)):
+        x = rng.normal(size=120)
+        ds = pd.date_range("2020-01-01", periods=120, freq="D")
+        frames.append(pd.DataFrame({"unique_id": uid, "ds": ds, "y": level + 10 * x + rng.normal(0, 0.1, 120), "x": x}))
+    df = pd.concat(frames, ignore_index=True)
+    test = df.groupby("unique_id").tail(7).reset_index(drop=True)
+    train = df.drop(index=df.groupby("unique_id").tail(7).index).reset_index(drop=True)
+    return train, test
+
+
+COVARIATE_FIT = dict(horizon=7, input_size=7, hidden_size=16, max_epochs=40, learning_rate=0.03, random_state=0)
+
+
+def test_known_covariate_is_used(driven):
+    train, test = driven
+    model = RNNForecaster(**COVARIATE_FIT).fit(train)
+    assert model.future_steps_ == 7 and model._future_exog_names() == ["x"]
+    with_x = model.predict(X_future=test[["unique_id", "ds", "x"]])
+    without_x = RNNForecaster(**COVARIATE_FIT).fit(train.drop(columns="x")).predict()
+    error_with = np.abs(with_x["LSTM"] - test["y"]).mean()
+    error_without = np.abs(without_x["LSTM"] - test["y"]).mean()
+    assert error_with < 0.3 * error_without, (error_with, error_without)
+    with pytest.raises(ValueError, match=r"covariates \['x'\]; predict needs X_future"):
+        model.predict()
+    with pytest.raises(ValueError, match="whole horizon"):
+        model.predict(3, X_future=test[["unique_id", "ds", "x"]])
+
+
+def test_past_covariates_need_no_future_values(driven):
+    train, _ = driven
+    model = tiny(horizon=7, input_size=7, past_covariates=["x"]).fit(train)
+    assert model.future_steps_ == 0 and model._future_exog_names() == []
+    assert model.regressor_.n_features_in_ == 2  # y and x
+    assert model.predict().shape == (14, 3)
+    recursive = tiny(horizon=7, input_size=7, past_covariates=["x"], strategy="recursive").fit(train)
+    assert recursive.predict(10).shape == (20, 3)
+    with pytest.raises(ValueError, match=r"past_covariates \['z'\] are not among the covariates \['x'\]"):
+        tiny(horizon=7, input_size=7, past_covariates=["z"]).fit(train)
+
+
+def test_series_input_with_known_covariate():
+    index = pd.date_range("2000-01-01", periods=60, freq="MS", name="month")
+    x = pd.DataFrame({"promo": np.tile([0.0, 1.0, 0.0], 20)}, index=index)
+    y = pd.Series(100 + 20 * x["promo"].to_numpy(), index=index, name="sales")
+    future = pd.DataFrame({"promo": [1.0, 0.0, 0.0, 1.0]}, index=pd.date_range("2005-01-01", periods=4, freq="MS"))
+    for strategy in ("direct", "recursive"):
+        model = tiny(horizon=4, input_size=6, strategy=strategy).fit(y, x)
+        forecast = model.predict(X_future=future)
+        assert forecast.name == "LSTM" and forecast.index.equals(future.index.rename("month"))
+        with pytest.raises(ValueError, match="predict needs X_future"):
+            model.predict()
+
+
+# ---------------------------------------------------------------- quantiles
+
+
+def test_quantile_columns_are_monotone_and_the_point_is_the_median(air):
+    model = tiny(horizon=6, input_size=12, quantiles=[0.9, 0.1, 0.5], max_epochs=10)
+    out = model.fit(air).predict()
+    assert list(out.columns) == ["LSTM", "LSTM-q0.9", "LSTM-q0.1", "LSTM-q0.5"]
+    assert (out["LSTM-q0.1"] <= out["LSTM-q0.5"]).all() and (out["LSTM-q0.5"] <= out["LSTM-q0.9"]).all()
+    assert (out["LSTM-q0.9"] > out["LSTM-q0.1"]).any()
+    pd.testing.assert_series_equal(out["LSTM"], out["LSTM-q0.5"], check_names=False)
+    # the sorted list trains the same network: each column keeps its quantile
+    ordered = tiny(horizon=6, input_size=12, quantiles=[0.1, 0.5, 0.9], max_epochs=10).fit(air).predict()
+    pd.testing.assert_frame_equal(out[ordered.columns], ordered)
+
+
+def test_recursive_quantiles_and_long_output():
+    y = long_frame(lengths=(40, 30))
+    out = tiny(horizon=2, input_size=6, strategy="recursive", quantiles=[0.25, 0.75]).fit(y).predict(5)
+    assert list(out.columns) == ["unique_id", "ds", "LSTM", "LSTM-q0.25", "LSTM-q0.75"] and len(out) == 10
+    assert (out["LSTM-q0.25"] <= out["LSTM-q0.75"]).all()
+
+
+# ---------------------------------------------------------------- calendar features
+
+
+def test_calendar_features_on_monthly_data(air):
+    model = tiny(horizon=3, input_size=6, calendar_features=True).fit(air)
+    assert model.future_steps_ == 3 and model.regressor_.n_features_in_ == 4  # y, flag, sin, cos
+    forecast = model.predict()
+    assert forecast.shape == (3,)
+    # h < horizon still feeds the calendar terms of all horizon steps: the same first steps
+    np.testing.assert_array_equal(model.predict(2).to_numpy(), forecast.to_numpy()[:2])
+    terms = calendar_features(pd.date_range("2000-01-01", periods=12, freq="MS"), pd.offsets.MonthBegin(), 12)
+    angle = 2 * np.pi * np.arange(1, 13) / 12
+    np.testing.assert_allclose(terms, np.c_[np.sin(angle), np.cos(angle)], atol=1e-12)
+
+
+def test_calendar_features_on_integer_time_with_season_length():
+    y = pd.Series(seasonal(48), index=pd.RangeIndex(0, 96, 2))
+    model = tiny(horizon=3, input_size=6, season_length=12, calendar_features=True, strategy="recursive").fit(y)
+    assert model.future_steps_ == 1 and model.regressor_.n_features_in_ == 4
+    assert model.predict(5).index.equals(pd.RangeIndex(96, 106, 2))
+    # the phase counts steps, not index units: time 0, 2, 4, ... is step 0, 1, 2, ...
+    terms = calendar_features(pd.Index(np.arange(0, 48, 2)), 2, 12)
+    angle = 2 * np.pi * (np.arange(24) % 12) / 12
+    np.testing.assert_allclose(terms, np.c_[np.sin(angle), np.cos(angle)], atol=1e-12)
+    with pytest.warns(UserWarning, match="calendar_features=True adds nothing"):
+        tiny(horizon=3, input_size=6, calendar_features=True).fit(y)
+
+
+# ---------------------------------------------------------------- errors
+
+
+def test_too_short_series_names_the_series_and_the_minimum():
+    y = long_frame(lengths=(40, 20))
+    with pytest.raises(ValueError, match=r"Series 'b' has 20 observations; RNNForecaster needs at least 27 \(input_size=24 \+ horizon=3\)"):
+        tiny(horizon=3).fit(y)  # input_size defaults to 2 * season_length = 24 for monthly data
+    with pytest.raises(ValueError, match=r"'b' has 20 observations.*at least 21 \(input_size=20 \+ one step=1\)"):
+        tiny(horizon=3, input_size=20, strategy="recursive").fit(y)
+    tiny(horizon=3, input_size=17).fit(y)  # exactly input_size + horizon is enough
+
+
+def test_nan_in_y_is_rejected():
+    y = monthly(seasonal(40))
+    y.iloc[7] = np.nan
+    with pytest.raises(ValueError, match=r"1 NaN or infinite value\(s\) \(first: 2000-08-01"):
+        tiny(horizon=3, input_size=6).fit(y)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"cell": "transformer"}, r"The 'cell' parameter of RNNForecaster must be a str among \{'gru', 'lstm', 'rnn'\}. Got 'transformer' instead."),
+        ({"strategy": "mimo"}, r"The 'strategy' parameter of RNNForecaster must be a str among \{'direct', 'recursive'\}"),
+        ({"scaler": "minmax"}, "The 'scaler' parameter of RNNForecaster must be a str among"),
+        ({"horizon": 0}, r"The 'horizon' parameter of RNNForecaster must be an int in the range \[1, inf\). Got 0 instead."),
+        ({"loss": "quantile"}, "The 'loss' parameter of RNNForecaster"),
+        ({"quantiles": [0.5, 1.5]}, "The 'quantiles' parameter of RNNForecaster"),
+        ({"past_covariates": "x"}, "The 'past_covariates' parameter of RNNForecaster must be a list of str or None. Got 'x' instead."),
+        ({"dtype": "float16"}, "The 'dtype' parameter of RNNForecaster"),
+    ],
+)
+def test_unknown_parameter_values_use_sklearn_wording(params, message):
+    with pytest.raises(ValueError, match=message):
+        tiny(**params).fit(monthly(seasonal(40)))
+
+
+# ---------------------------------------------------------------- update and backtest
+
+
+def test_update_moves_the_origin_without_refitting(air):
+    model = tiny(horizon=6, input_size=12).fit(air[:-12])
+    weights = model.regressor_.network_.params.copy()
+    before = model.predict()
+    assert before.index[0] == pd.Timestamp("1960-01-01")
+    model.update(air)
+    np.testing.assert_array_equal(model.regressor_.network_.params, weights)
+    after = model.predict()
+    assert after.index[0] == pd.Timestamp("1961-01-01")
+    # the updated model reads the newest input_size values: the same as a copy given them
+    fresh = copy.deepcopy(model)
+    fresh.update(air[-12:])
+    pd.testing.assert_series_equal(fresh.predict(), after)
+    with pytest.raises(ValueError, match=r"Series 'airpassengers' has 5 observations; RNNForecaster needs at least 12"):
+        model.update(air[-5:])
+
+
+def test_backtest_with_and_without_refit(air):
+    model = tiny(horizon=6, input_size=12)
+    for refit in (True, False):
+        out = backtest(model, air, horizon=6, n_windows=2, refit=refit)
+        assert len(out) == 12 and np.isfinite(out["LSTM"]).all()

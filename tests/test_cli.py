@@ -1,0 +1,58 @@
+"""The `tsrnn` command, run in-process on small data."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsrnn.cli import main
+
+
+def test_datasets_lists_every_bundled_dataset(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("airpassengers", "co2", "sunspots", "nile", "elnino", "macrodata"):
+        assert name in out
+
+
+def test_compare_prints_a_leaderboard_and_writes_a_plot(capsys, tmp_path):
+    png = tmp_path / "board.png"
+    code = main(
+        ["compare", "--dataset", "nile", "--horizon", "3", "--n-windows", "2",
+         "--models", "lstm,ets,seasonalnaive", "--quiet", "--plot", str(png)]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    board = [line.split()[0] for line in out.splitlines() if line.split() and line.split()[0] in ("LSTM", "ETS", "SeasonalNaive")]
+    assert sorted(board) == ["ETS", "LSTM", "SeasonalNaive"]
+    assert "mase" in out and "fit_seconds" in out
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_backtest_reads_a_long_csv(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    ds = pd.date_range("2020-01-01", periods=60, freq="D")
+    frame = pd.concat(
+        [pd.DataFrame({"store": s, "date": ds.strftime("%Y-%m-%d"), "units": 10 + s + rng.random(60)}) for s in (1, 2)]
+    )
+    path = tmp_path / "sales.csv"
+    frame.to_csv(path, index=False)
+    code = main(["backtest", "--csv", str(path), "--time-col", "date", "--value-col", "units", "--id-col", "store",
+                 "--horizon", "7", "--n-windows", "1", "--models", "seasonalnaive,ets", "--quiet"])
+    assert code == 0
+    assert "SeasonalNaive" in capsys.readouterr().out
+
+
+def test_backtest_names_a_missing_column(tmp_path):
+    path = tmp_path / "x.csv"
+    pd.DataFrame({"t": [1, 2, 3], "v": [1.0, 2.0, 3.0]}).to_csv(path, index=False)
+    with pytest.raises(SystemExit, match=r"no column\(s\) \['value'\]"):
+        main(["backtest", "--csv", str(path), "--time-col", "t", "--value-col", "value"])
+
+
+def test_bad_input_gives_one_line_error(tmp_path, capsys):
+    path = tmp_path / "x.csv"
+    pd.DataFrame({"t": [1, 2, 2, 3], "v": [1.0, 2.0, 3.0, 4.0]}).to_csv(path, index=False)
+    code = main(["backtest", "--csv", str(path), "--time-col", "t", "--value-col", "v", "--horizon", "1",
+                 "--models", "seasonalnaive", "--quiet"])
+    assert code == 2
+    assert capsys.readouterr().err.startswith("tsrnn: error:")

@@ -1,0 +1,428 @@
+"""RNNForecaster: one global recurrent network over many series, pandas in and out."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+
+from .._validation import BOOLEAN, NONE, QUANTILES, RANDOM_STATE, Interval, StrOptions, _Named
+from ..estimators import RNNRegressor, _store_params
+from ..kernels import CELLS
+from ..nn import LOSSES, OPTIMIZERS
+from ..nn.training import point_prediction, quantile_predictions
+from ._panel import default_season_length
+from .base import ALIAS, BaseForecaster
+from .windows import SeriesWindows, hide_future, window_starts
+
+
+def _standard(y):
+    return y.mean(), y.std()
+
+
+def _robust(y):
+    q25, q50, q75 = np.percentile(y, [25, 50, 75])
+    iqr = (q75 - q25) / 1.349  # the IQR of a unit normal is 1.349
+    # Mostly-constant series (intermittent demand) have IQR 0: fall back to the std,
+    # which keeps the scaling equivariant to y -> a * y + b.
+    return q50, iqr if iqr > 0 else y.std()
+
+
+def _no_scaling(y):
+    return 0.0, 1.0
+
+
+SCALERS = {"standard": _standard, "robust": _robust, "none": _no_scaling}
+
+LIST_OF_STR = _Named(
+    "a list of str", lambda v: isinstance(v, (list, tuple)) and all(isinstance(s, str) for s in v)
+)
+
+# Calendar attributes worth encoding per frequency family, with their period.
+_CALENDAR = {
+    "M": [("month", 12)],
+    "Q": [("quarter", 4)],
+    "W": [("dayofyear", 365.25)],
+    "D": [("dayofweek", 7), ("dayofyear", 365.25)],
+    "B": [("dayofweek", 7), ("dayofyear", 365.25)],
+    "h": [("hour", 24), ("dayofweek", 7)],
+    "min": [("minute", 60), ("hour", 24)],
+}
+
+
+def calendar_features(ds, freq, season_length):
+    """Sine/cosine encodings of the calendar position of each timestamp.
+
+    Parameters
+    ----------
+    ds : pd.Index
+        Timestamps (``DatetimeIndex``) or integer time points.
+    freq : pandas offset or int
+        Frequency of ``ds`` (an integer step for integer time).
+    season_length : int
+        Period of integer time, in steps.
+
+    Returns
+    -------
+    ndarray of shape (len(ds), 2 * n_terms)
+        Datetime indexes use the attributes that matter for their frequency (month
+        of year for monthly data, day of week for daily data, ...); integer time
+        uses the phase within ``season_length``. No columns when neither applies
+        (e.g. yearly data, or integer time with ``season_length=1``).
+    """
+    if isinstance(ds, pd.DatetimeIndex):
+        code = freq.rule_code.split("-")[0].rstrip("SE")  # 'MS', 'ME' -> 'M'; 'QS-JAN' -> 'Q'
+        terms = [(getattr(ds, attr).to_numpy(dtype=float), period) for attr, period in _CALENDAR.get(code, [])]
+    elif season_length > 1:
+        # phase in steps (not in ds units) so a step of 2 with season 4 still cycles
+        terms = [((np.asarray(ds, dtype=np.int64) // freq) % season_length, season_length)]
+    else:
+        terms = []
+    columns = []
+    for value, period in terms:
+        angle = 2 * np.pi * value / period
+        columns += [np.sin(angle), np.cos(angle)]
+    return np.column_stack(columns) if columns else np.empty((len(ds), 0))
+
+
+class RNNForecaster(BaseForecaster):
+    """Global RNN/LSTM/GRU forecaster for one or many series.
+
+    One network is trained on windows of every series: it reads ``input_size``
+    scaled past values (plus covariates and calendar terms) and predicts the
+    next ``horizon`` values at once (``strategy='direct'``) or one step that is
+    fed back as input ``h`` times (``strategy='recursive'``). Each series is
+    scaled by its own location and scale, learned in ``fit`` and inverted on output.
+
+    Parameters
+    ----------
+    cell : {'lstm', 'gru', 'rnn'}, default='lstm'
+        Recurrent cell.
+    horizon : int, default=12
+        Steps to forecast; the default ``h`` of :meth:`predict`. A direct model
+        forecasts at most ``horizon`` steps, a recursive one any number.
+    input_size : int or None, default=None
+        Past steps the network reads. None uses ``2 * max(season_length, horizon)``.
+    season_length : int or None, default=None
+        Seasonal period; None infers it from the frequency (12 for monthly, 4 for
+        quarterly, 1 for integer time, ...).
+    strategy : {'direct', 'recursive'}, default='direct'
+        'direct' trains the head to output the whole horizon; 'recursive' trains a
+        one-step model and feeds its forecasts back.
+    scaler : {'standard', 'robust', 'none'}, default='standard'
+        Per-series scaling: mean/std, median/(IQR / 1.349), or none. A zero scale
+        (constant series) becomes 1.
+    calendar_features : bool, default=False
+        Add sine/cosine encodings of the calendar position (month, day of week, ...)
+        of every input and forecast step; integer time uses the phase within
+        ``season_length``. Warns when the data have no calendar terms (e.g. yearly).
+    past_covariates : list of str or None, default=None
+        Covariates known only up to the forecast origin (e.g. observed
+        temperatures). Every other covariate is taken as known in advance (e.g.
+        holidays, prices set ahead) and must be given in ``X_future``. A recursive
+        model holds past covariates at their last observed value.
+    quantiles : list of float or None, default=None
+        Train with the pinball loss on these probabilities (``loss`` is then
+        ignored); the forecast gets one column per quantile, and the point forecast
+        is the quantile nearest 0.5.
+    hidden_size, num_layers, dropout, loss, optimizer, learning_rate, batch_size, max_epochs, \
+clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, verbose
+        As in :class:`tsrnn.RNNRegressor`. ``loss`` is one of {'mse', 'mae', 'huber'}.
+        The validation samples are the latest ``validation_fraction`` of each
+        series' windows; training windows whose targets overlap theirs are left out.
+    dtype : {'float32', 'float64'}, default='float32'
+        Precision of the network.
+    alias : str or None, default=None
+        Name of the forecast column; None uses the upper-case cell name ('LSTM').
+
+    Attributes
+    ----------
+    regressor_ : RNNRegressor
+        The trained network and its training curves (``loss_curve_``, ``n_iter_``, ...).
+    input_size_, season_length_ : int
+        Resolved window length and seasonal period.
+    future_steps_ : int
+        Steps after the forecast origin whose known features (calendar terms,
+        known covariates) the network reads: 0, or the steps each sample predicts.
+    scale_loc_, scale_scale_ : ndarray of shape (n_series,)
+        Per-series scaling: the network sees ``(y - scale_loc_) / scale_scale_``.
+    panel_ : Panel
+        The training data (or the history given to :meth:`update`).
+
+    Examples
+    --------
+    >>> from tsrnn.datasets import load_airpassengers
+    >>> from tsrnn.forecasting import RNNForecaster
+    >>> y = load_airpassengers()
+    >>> model = RNNForecaster(horizon=12, max_epochs=5, random_state=0).fit(y)
+    >>> model.predict().shape
+    (12,)
+    """
+
+    _uses_exog = True
+    _supports_update = True
+
+    _parameter_constraints = {
+        "cell": [StrOptions(CELLS)],
+        "horizon": [Interval(Integral, 1, None, closed="left")],
+        "input_size": [Interval(Integral, 1, None, closed="left"), NONE],
+        "season_length": [Interval(Integral, 1, None, closed="left"), NONE],
+        "strategy": [StrOptions({"direct", "recursive"})],
+        "scaler": [StrOptions(SCALERS)],
+        "calendar_features": [BOOLEAN],
+        "past_covariates": [LIST_OF_STR, NONE],
+        "quantiles": [QUANTILES, NONE],
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0.0, 1.0, closed="left")],
+        "loss": [StrOptions(set(LOSSES) - {"quantile"})],
+        "optimizer": [StrOptions(OPTIMIZERS)],
+        "learning_rate": [Interval(Real, 0.0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "clip_norm": [Interval(Real, 0.0, None, closed="neither"), NONE],
+        "early_stopping": [BOOLEAN],
+        "validation_fraction": [Interval(Real, 0.0, 1.0, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "dtype": [StrOptions({"float32", "float64"})],
+        "random_state": [RANDOM_STATE],
+        "verbose": [Interval(Integral, 0, None, closed="left"), BOOLEAN],
+        "alias": [ALIAS, NONE],
+    }
+
+    def __init__(
+        self,
+        cell="lstm",
+        horizon=12,
+        input_size=None,
+        season_length=None,
+        strategy="direct",
+        scaler="standard",
+        calendar_features=False,
+        past_covariates=None,
+        quantiles=None,
+        hidden_size=64,
+        num_layers=1,
+        dropout=0.0,
+        loss="mse",
+        optimizer="adam",
+        learning_rate=1e-3,
+        batch_size=64,
+        max_epochs=200,
+        clip_norm=1.0,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        dtype="float32",
+        random_state=None,
+        verbose=0,
+        alias=None,
+    ):
+        _store_params(self, locals())
+
+    @property
+    def alias(self):
+        """str: name of the forecast column (the ``alias`` parameter or the cell name)."""
+        raw = self.__dict__.get("_alias")
+        return raw if raw is not None else self.cell.upper()
+
+    @alias.setter
+    def alias(self, value):
+        self._alias = value
+
+    # -- feature layout ---------------------------------------------------------
+    # Per-step columns: [target, past covariates | future flag, calendar, known covariates].
+    # The block after "|" exists only when future_steps_ > 0; in future steps the
+    # first block is zeroed and the flag set (windows.hide_future).
+
+    def _output_steps(self):
+        return self.horizon if self.strategy == "direct" else 1
+
+    def _n_past(self):
+        return 1 + len(self.past_exog_)
+
+    def _step_features(self, freq, target, ds, exog):
+        """Per-step input columns for rows with scaled ``target``, timestamps ``ds`` and raw ``exog``."""
+        past, known = self.past_exog_, self.known_exog_
+        blocks = [target[:, None]]
+        if past:
+            blocks.append((exog[:, past] - self.exog_loc_[past]) / self.exog_scale_[past])
+        if self.future_steps_:
+            blocks.append(np.zeros((len(target), 1)))  # future flag, set by hide_future
+            if self.calendar_features:
+                blocks.append(calendar_features(ds, freq, self.season_length_))
+            if known:
+                blocks.append((exog[:, known] - self.exog_loc_[known]) / self.exog_scale_[known])
+        return np.column_stack(blocks).astype(self.dtype)
+
+    def _check_lengths(self, lengths, ids, minimum, what):
+        shortest = int(np.argmin(lengths))
+        if lengths[shortest] < minimum:
+            raise ValueError(
+                f"Series {ids[shortest]!r} has {lengths[shortest]} observations; {type(self).__name__} "
+                f"needs at least {minimum} ({what})."
+            )
+
+    # -- fit --------------------------------------------------------------------
+
+    def _fit_panel(self, panel):
+        train, validation = self._training_windows(panel)
+        regressor = self._make_regressor()
+        regressor._check_params()
+        regressor._fit_windows(train, validation, train.n_features, resume=False, incremental=False)
+        # What RNNRegressor.fit would record, so regressor_.predict/save work on 3-D windows.
+        regressor.n_features_in_, regressor._input_ndim, regressor._y_ndim = train.n_features, 3, 2
+        self.regressor_ = regressor
+
+    def _training_windows(self, panel):
+        """Resolve sizes, learn the scaling and return the (train, validation) windows."""
+        self.season_length_ = self.season_length or default_season_length(panel.freq)
+        self.input_size_ = self.input_size or 2 * max(self.season_length_, self.horizon)
+        steps = self._output_steps()
+        self._check_lengths(
+            panel.lengths, panel.ids, self.input_size_ + steps,
+            f"input_size={self.input_size_} + {'horizon' if self.strategy == 'direct' else 'one step'}={steps}",
+        )
+        names = list(panel.exog_names)
+        past_names = list(self.past_covariates or ())
+        unknown = [n for n in past_names if n not in names]
+        if unknown:
+            raise ValueError(f"past_covariates {unknown} are not among the covariates {names}.")
+        self.past_exog_ = [k for k, n in enumerate(names) if n in past_names]
+        self.known_exog_ = [k for k, n in enumerate(names) if n not in past_names]
+        n_calendar = 0
+        if self.calendar_features:
+            n_calendar = calendar_features(panel.ds[:1], panel.freq, self.season_length_).shape[1]
+            if n_calendar == 0:
+                warnings.warn(
+                    f"calendar_features=True adds nothing for frequency {panel.freq!r} with "
+                    f"season_length={self.season_length_} (integer time needs season_length > 1).",
+                    UserWarning,
+                    stacklevel=4,
+                )
+        self.future_steps_ = steps if (self.known_exog_ or n_calendar) else 0
+
+        loc_scale = np.array([SCALERS[self.scaler](panel.series(i)) for i in range(panel.n_series)], dtype=float)
+        self.scale_loc_ = loc_scale[:, 0]
+        self.scale_scale_ = np.where(loc_scale[:, 1] > 0, loc_scale[:, 1], 1.0)
+        if panel.exog is not None:
+            self.exog_loc_ = panel.exog.mean(axis=0)
+            std = panel.exog.std(axis=0)
+            self.exog_scale_ = np.where(std > 0, std, 1.0)
+
+        lengths = panel.lengths
+        target = (panel.values - np.repeat(self.scale_loc_, lengths)) / np.repeat(self.scale_scale_, lengths)
+        features = self._step_features(panel.freq, target, panel.ds, panel.exog)
+        train_starts, val_starts = window_starts(
+            panel.indptr, self.input_size_, steps, self.validation_fraction if self.early_stopping else None
+        )
+        layout = dict(
+            input_size=self.input_size_,
+            horizon=steps,
+            future_steps=self.future_steps_,
+            past_columns=np.arange(self._n_past()),
+            flag_column=self._n_past() if self.future_steps_ else None,
+        )
+        train = SeriesWindows(features, target, train_starts, **layout)
+        validation = SeriesWindows(features, target, val_starts, **layout) if val_starts.size else None
+        return train, validation
+
+    def _make_regressor(self):
+        return RNNRegressor(
+            cell=self.cell,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            dropout=self.dropout,
+            loss="quantile" if self.quantiles is not None else self.loss,
+            quantiles=self.quantiles,
+            optimizer=self.optimizer,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            clip_norm=self.clip_norm,
+            early_stopping=self.early_stopping,
+            validation_fraction=self.validation_fraction,
+            n_iter_no_change=self.n_iter_no_change,
+            dtype=self.dtype,
+            random_state=self.random_state,
+            verbose=self.verbose,
+        )
+
+    def _future_exog_names(self):
+        return [self.panel_.exog_names[k] for k in self.known_exog_]
+
+    def _update_panel(self, panel):
+        """New history of the fitted series: keep the network and the scaling; predict reads its end."""
+        self._check_lengths(panel.lengths, panel.ids, self.input_size_, f"input_size={self.input_size_}")
+
+    # -- predict ----------------------------------------------------------------
+
+    def _predict_panel(self, h, panel_future_exog):
+        if self.strategy == "direct" and h > self.horizon:
+            raise ValueError(
+                f"A direct RNNForecaster forecasts at most horizon={self.horizon} steps; got h={h}. "
+                "Refit with a larger horizon or use strategy='recursive'."
+            )
+        if self.known_exog_ and h < self.future_steps_:
+            raise ValueError(
+                f"This model reads known covariates over its whole horizon ({self.horizon} steps); "
+                f"predict with h={self.horizon} and X_future for those steps, then keep the first {h}."
+            )
+        panel, T, n_future = self.panel_, self.input_size_, max(h, self.future_steps_)
+        # the last input_size observed steps of every series, then its future steps
+        rows = (panel.indptr[1:, None] - T + np.arange(T)).ravel()
+        target = (panel.values[rows] - np.repeat(self.scale_loc_, T)) / np.repeat(self.scale_scale_, T)
+        exog = None if panel.exog is None else panel.exog[rows]
+        hist = self._step_features(panel.freq, target, panel.ds[rows], exog)
+        future_exog = None
+        if panel.exog is not None:  # past-only columns stay 0: they are hidden in future steps
+            future_exog = np.zeros((panel.n_series, n_future, panel.exog.shape[1]))
+            if self.known_exog_:
+                future_exog[:, :h, self.known_exog_] = panel_future_exog
+            future_exog = future_exog.reshape(-1, panel.exog.shape[1])
+        futr = self._step_features(
+            panel.freq, np.zeros(panel.n_series * n_future), panel.future_ds(n_future), future_exog
+        )
+        hist = hist.reshape(panel.n_series, T, -1)
+        futr = futr.reshape(panel.n_series, n_future, -1)
+        if self.strategy == "direct":
+            raw = self._predict_windows(hist, futr[:, : self.future_steps_])
+        else:
+            raw = self._predict_recursive(hist, futr, h)
+        quantiles = self._sorted_quantiles()
+        outputs = raw.shape[1] // (1 if quantiles is None else quantiles.size)
+        loc, scale = self.scale_loc_[:, None], self.scale_scale_[:, None]
+        point = point_prediction(raw, outputs, quantiles)[:, :h] * scale + loc
+        if quantiles is None:
+            return point
+        q = quantile_predictions(raw, outputs, quantiles)[:, :h] * scale[:, :, None] + loc[:, :, None]
+        rank = np.argsort(np.argsort(self.quantiles))  # column of each user quantile among the sorted ones
+        return point, q[:, :, rank]
+
+    def _sorted_quantiles(self):
+        return None if self.quantiles is None else np.sort(np.asarray(self.quantiles, dtype=float))
+
+    def _predict_windows(self, hist, futr):
+        """Head outputs for windows ``hist (n, T, D)`` followed by ``futr (n, future_steps_, D)``."""
+        X = np.concatenate([hist, futr], axis=1).transpose(1, 0, 2)
+        X = np.ascontiguousarray(X, dtype=self.regressor_.network_.dtype)
+        if self.future_steps_:
+            hide_future(X, self.input_size_, np.arange(self._n_past()), self._n_past())
+        return self.regressor_.network_.predict(X).astype(np.float64)
+
+    def _predict_recursive(self, hist, futr, h):
+        """One step at a time, feeding the point forecast back as the newest input."""
+        quantiles = self._sorted_quantiles()
+        n_q = 1 if quantiles is None else quantiles.size
+        n_past = self._n_past()
+        raw = np.empty((hist.shape[0], h * n_q))
+        window = hist.copy()
+        for step in range(h):
+            out = self._predict_windows(window, futr[:, step : step + self.future_steps_])
+            raw[:, step * n_q : (step + 1) * n_q] = out
+            newest = futr[:, step].copy()  # calendar terms and known covariates of this step
+            newest[:, 0] = point_prediction(out, 1, quantiles)[:, 0]
+            # past-only covariates are unknown ahead: hold the last value
+            newest[:, 1:n_past] = window[:, -1, 1:n_past]
+            window = np.concatenate([window[:, 1:], newest[:, None]], axis=1)
+        return raw

@@ -1,0 +1,120 @@
+"""Training samples for the neural forecaster, as views over the series buffers.
+
+A sample is a window of ``input_size`` past steps of one series (plus, when the
+model knows future features such as calendar terms or known covariates, the
+``future_steps`` steps after it, with the target and past-only covariates hidden)
+and the ``horizon`` target values after its forecast origin. The windows are a
+``sliding_window_view`` over one feature buffer; only the mini-batch being
+trained on is ever copied.
+"""
+
+import numpy as np
+
+
+class SeriesWindows:
+    """Window samples over concatenated series, fed to :func:`tsrnn.nn.training.run_epochs`.
+
+    Sample ``k`` starts at row ``s = starts[k]``: its inputs are the feature rows
+    ``[s, s + input_size + future_steps)``, its forecast origin is row
+    ``s + input_size`` and its targets are ``target[s + input_size : s + input_size + horizon]``.
+    The caller chooses starts whose rows stay inside one series (:func:`window_starts`).
+
+    Parameters
+    ----------
+    features : ndarray of shape (n_obs, n_features)
+        Per-step inputs of all series back to back, in the network dtype.
+        Column 0 is the scaled target.
+    target : ndarray of shape (n_obs,)
+        Scaled target of every step (float64).
+    starts : ndarray of shape (n_samples,)
+        Row in ``features`` where each sample's window begins.
+    input_size : int
+        Steps up to the forecast origin.
+    horizon : int
+        Targets per sample.
+    future_steps : int, default=0
+        Steps after the origin whose known features the network also reads
+        (0 or ``horizon``); their ``past_columns`` are zeroed and their
+        ``flag_column`` set to 1.
+    past_columns : sequence of int, default=(0,)
+        Columns only known up to the forecast origin (the target, past covariates).
+    flag_column : int or None, default=None
+        Column marking future steps (required when ``future_steps > 0``).
+
+    Attributes
+    ----------
+    views : ndarray of shape (n_obs - window + 1, n_features, window)
+        Read-only window view of ``features`` (no copy), ``window = input_size + future_steps``.
+    target_views : ndarray of shape (n_obs - horizon + 1, horizon)
+        Read-only window view of ``target``.
+    n_samples, n_targets, n_features : int
+    """
+
+    def __init__(
+        self, features, target, starts, input_size, horizon, future_steps=0, past_columns=(0,), flag_column=None
+    ):
+        if future_steps and flag_column is None:
+            raise ValueError("future_steps > 0 needs a flag_column marking the future steps.")
+        self.features, self.target = features, target
+        self.window = input_size + future_steps
+        self.views = np.lib.stride_tricks.sliding_window_view(features, self.window, axis=0)
+        self.target_views = np.lib.stride_tricks.sliding_window_view(target, horizon)
+        self.starts = np.asarray(starts, dtype=np.int64)
+        self.input_size, self.horizon, self.future_steps = input_size, horizon, future_steps
+        self.past_columns = np.asarray(past_columns, dtype=np.int64)
+        self.flag_column = flag_column
+        self.n_samples, self.n_targets, self.n_features = self.starts.size, horizon, features.shape[1]
+
+    def batch(self, idx):
+        """Inputs ``X (window, b, n_features)`` (time-major, a fresh copy) and targets ``y (b, horizon)``."""
+        starts = self.starts[idx]
+        X = np.ascontiguousarray(self.views[starts].transpose(2, 0, 1))
+        if self.future_steps:
+            hide_future(X, self.input_size, self.past_columns, self.flag_column)
+        return X, self.target_views[starts + self.input_size]
+
+
+def hide_future(X, input_size, past_columns, flag_column):
+    """Zero what is unknown after the forecast origin and flag the future steps, in place.
+
+    ``X`` is time-major ``(window, b, n_features)``; steps from ``input_size`` on are future.
+    """
+    future = X[input_size:]
+    future[:, :, past_columns] = 0.0
+    future[:, :, flag_column] = 1.0
+
+
+def window_starts(indptr, input_size, horizon, validation_fraction=None):
+    """Start rows of every full sample per series, split into train and validation.
+
+    A sample starting at row ``s`` reads ``[s, s + input_size)`` and predicts rows
+    ``[s + input_size, s + input_size + horizon)``, all inside its own series. The
+    last ``ceil(validation_fraction * n)`` samples of each series (the most recent
+    ones) go to validation. The ``horizon - 1`` samples just before them are dropped,
+    so no training target is also a validation target (an honest early-stopping
+    signal). A series keeps at least one training sample: when it has too few,
+    it gets fewer (or no) validation samples.
+
+    Parameters
+    ----------
+    indptr : ndarray of shape (n_series + 1,)
+        Offsets of the series in the concatenated buffer.
+    input_size, horizon : int
+    validation_fraction : float or None, default=None
+        Fraction of each series' samples held out; None holds out none.
+
+    Returns
+    -------
+    train, validation : ndarray of int64
+        Start rows, series after series, oldest first.
+    """
+    train, validation = [], []
+    for begin, end in zip(indptr[:-1], indptr[1:]):
+        starts = np.arange(begin, end - input_size - horizon + 1, dtype=np.int64)
+        n = starts.size
+        n_val = int(np.ceil(validation_fraction * n)) if validation_fraction else 0
+        n_val = max(0, min(n_val, n - horizon))  # n - n_val - (horizon - 1) >= 1 training sample
+        n_train = n - n_val - (horizon - 1) if n_val else n
+        train.append(starts[:n_train])
+        validation.append(starts[n - n_val :])
+    return np.concatenate(train), np.concatenate(validation)
