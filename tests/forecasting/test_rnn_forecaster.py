@@ -72,18 +72,18 @@ def test_series_with_datetime_index(air):
 
 def test_series_with_integer_index():
     y = pd.Series(seasonal(60))
-    forecast = tiny(horizon=4, input_size=8, cell="gru").fit(y).predict()
+    forecast = tiny(horizon=4, input_size=8, base_forecast="naive", cell="gru").fit(y).predict()
     assert isinstance(forecast, pd.Series) and forecast.name == "GRU"
     pd.testing.assert_index_equal(forecast.index, pd.RangeIndex(60, 64))
     stepped = pd.Series(seasonal(30), index=pd.RangeIndex(100, 160, 2))
-    pd.testing.assert_index_equal(tiny(horizon=3, input_size=6).fit(stepped).predict().index, pd.RangeIndex(160, 166, 2))
+    pd.testing.assert_index_equal(tiny(horizon=3, input_size=6, base_forecast="naive").fit(stepped).predict().index, pd.RangeIndex(160, 166, 2))
 
 
 def test_wide_frame_of_several_series():
     index = pd.date_range("2010-01-04", periods=50, freq="W-MON", name="week")
     y = pd.DataFrame({"north": seasonal(50, 0), "south": 10 * seasonal(50, 1), "east": seasonal(50, 2) - 5}, index=index)
     y.columns.name = "store"
-    forecast = tiny(horizon=3, input_size=8, alias="rnn8").fit(y).predict()
+    forecast = tiny(horizon=3, input_size=8, base_forecast="naive", alias="rnn8").fit(y).predict()
     assert isinstance(forecast, pd.DataFrame) and forecast.shape == (3, 3)
     assert list(forecast.columns) == ["north", "south", "east"] and forecast.columns.name == "store"
     pd.testing.assert_index_equal(forecast.index, pd.date_range("2010-12-20", periods=3, freq="W-MON", name="week"))
@@ -93,7 +93,7 @@ def test_wide_frame_of_several_series():
 
 def test_long_frame_each_series_gets_its_own_dates():
     y = long_frame(lengths=(40, 30), starts=("2000-01-01", "2001-03-01"))  # ends 2003-04 and 2003-08
-    forecast = tiny(horizon=3, input_size=6).fit(y).predict()
+    forecast = tiny(horizon=3, input_size=6, base_forecast="naive").fit(y).predict()
     assert list(forecast.columns) == ["unique_id", "ds", "LSTM"]
     assert forecast["unique_id"].tolist() == ["a"] * 3 + ["b"] * 3
     expected = list(pd.date_range("2003-05-01", periods=3, freq="MS")) + list(pd.date_range("2003-09-01", periods=3, freq="MS"))
@@ -103,7 +103,7 @@ def test_long_frame_each_series_gets_its_own_dates():
 def test_macrodata_panel_one_global_model():
     y = load_macrodata()
     cut = y.drop(index=y.index[y["unique_id"] == "cpi"][-3:])  # cpi ends 3 quarters earlier
-    model = tiny(horizon=4, input_size=8).fit(cut)
+    model = tiny(horizon=4, input_size=8, base_forecast="naive").fit(cut)
     ids = list(y["unique_id"].unique())
     assert len(ids) == 5 and model.scale_loc_.shape == (5,)
     assert model.season_length_ == 4  # inferred from the quarterly frequency
@@ -157,7 +157,7 @@ def test_scaled_window_targets_invert_to_the_raw_series(scaler):
     y = long_frame(lengths=(40, 30))
     y["y"] = np.where(y["unique_id"] == "a", 3.0, -50.0) * seasonal(len(y)) + 7.0
     panel = to_panel(y)
-    model = tiny(horizon=3, input_size=6, scaler=scaler, dtype="float64")
+    model = tiny(horizon=3, input_size=6, base_forecast=None, scaler=scaler, dtype="float64")
     train, validation = model._training_windows(panel)
     expected = {
         "standard": [(s.mean(), s.std()) for s in map(panel.series, range(2))],
@@ -215,7 +215,7 @@ def windowed_panel(**params):
         past=lambda i, n: 500.0 * (i + 1) + np.arange(n),  # unique values, like y
     )
     params = {"horizon": 4, "input_size": 6, "scaler": "none", "dtype": "float64", "calendar_features": True,
-              "past_covariates": ["past"], **params}
+              "past_covariates": ["past"], "base_forecast": None, **params}
     panel = to_panel(y)
     model = tiny(**params)
     return panel, model, *model._training_windows(panel)
@@ -318,7 +318,10 @@ def driven():
     return train, test
 
 
-COVARIATE_FIT = dict(horizon=7, input_size=7, hidden_size=16, max_epochs=40, learning_rate=0.03, random_state=0)
+# y is 10 x + noise: an absolute relation, so no base forecast
+COVARIATE_FIT = dict(
+    horizon=7, input_size=7, hidden_size=16, max_epochs=40, learning_rate=0.03, random_state=0, base_forecast=None
+)
 
 
 def test_known_covariate_is_used(driven):
@@ -354,7 +357,7 @@ def test_series_input_with_known_covariate():
     y = pd.Series(100 + 20 * x["promo"].to_numpy(), index=index, name="sales")
     future = pd.DataFrame({"promo": [1.0, 0.0, 0.0, 1.0]}, index=pd.date_range("2005-01-01", periods=4, freq="MS"))
     for strategy in ("direct", "recursive"):
-        model = tiny(horizon=4, input_size=6, strategy=strategy).fit(y, x)
+        model = tiny(horizon=4, input_size=6, base_forecast="naive", strategy=strategy).fit(y, x)
         forecast = model.predict(X_future=future)
         assert forecast.name == "LSTM" and forecast.index.equals(future.index.rename("month"))
         with pytest.raises(ValueError, match="predict needs X_future"):
@@ -378,7 +381,7 @@ def test_quantile_columns_are_monotone_and_the_point_is_the_median(air):
 
 def test_recursive_quantiles_and_long_output():
     y = long_frame(lengths=(40, 30))
-    out = tiny(horizon=2, input_size=6, strategy="recursive", quantiles=[0.25, 0.75]).fit(y).predict(5)
+    out = tiny(horizon=2, input_size=6, base_forecast="naive", strategy="recursive", quantiles=[0.25, 0.75]).fit(y).predict(5)
     assert list(out.columns) == ["unique_id", "ds", "LSTM", "LSTM-q0.25", "LSTM-q0.75"] and len(out) == 10
     assert (out["LSTM-q0.25"] <= out["LSTM-q0.75"]).all()
 
@@ -387,7 +390,7 @@ def test_recursive_quantiles_and_long_output():
 
 
 def test_calendar_features_on_monthly_data(air):
-    model = tiny(horizon=3, input_size=6, calendar_features=True).fit(air)
+    model = tiny(horizon=3, input_size=6, base_forecast="naive", calendar_features=True).fit(air)
     assert model.future_steps_ == 3 and model.regressor_.n_features_in_ == 4  # y, flag, sin, cos
     forecast = model.predict()
     assert forecast.shape == (3,)
@@ -400,7 +403,7 @@ def test_calendar_features_on_monthly_data(air):
 
 def test_calendar_features_on_integer_time_with_season_length():
     y = pd.Series(seasonal(48), index=pd.RangeIndex(0, 96, 2))
-    model = tiny(horizon=3, input_size=6, season_length=12, calendar_features=True, strategy="recursive").fit(y)
+    model = tiny(horizon=3, input_size=6, base_forecast="naive", season_length=12, calendar_features=True, strategy="recursive").fit(y)
     assert model.future_steps_ == 1 and model.regressor_.n_features_in_ == 4
     assert model.predict(5).index.equals(pd.RangeIndex(96, 106, 2))
     # the phase counts steps, not index units: time 0, 2, 4, ... is step 0, 1, 2, ...
@@ -408,7 +411,7 @@ def test_calendar_features_on_integer_time_with_season_length():
     angle = 2 * np.pi * (np.arange(24) % 12) / 12
     np.testing.assert_allclose(terms, np.c_[np.sin(angle), np.cos(angle)], atol=1e-12)
     with pytest.warns(UserWarning, match="calendar_features=True adds nothing"):
-        tiny(horizon=3, input_size=6, calendar_features=True).fit(y)
+        tiny(horizon=3, input_size=6, base_forecast="naive", calendar_features=True).fit(y)
 
 
 # ---------------------------------------------------------------- errors
@@ -427,7 +430,7 @@ def test_nan_in_y_is_rejected():
     y = monthly(seasonal(40))
     y.iloc[7] = np.nan
     with pytest.raises(ValueError, match=r"1 NaN or infinite value\(s\) \(first: 2000-08-01"):
-        tiny(horizon=3, input_size=6).fit(y)
+        tiny(horizon=3, input_size=6, base_forecast="naive").fit(y)
 
 
 @pytest.mark.parametrize(
@@ -473,3 +476,46 @@ def test_backtest_with_and_without_refit(air):
     for refit in (True, False):
         out = backtest(model, air, horizon=6, n_windows=2, refit=refit)
         assert len(out) == 12 and np.isfinite(out["LSTM"]).all()
+
+
+# ---------------------------------------------------------------- base forecast
+
+
+def test_base_offsets_point_at_the_last_value_of_each_season():
+    from tsrnn.forecasting.windows import base_offsets
+
+    np.testing.assert_array_equal(base_offsets(4, 1), [-1, -1, -1, -1])
+    np.testing.assert_array_equal(base_offsets(5, 3), [-3, -2, -1, -3, -2])
+
+
+@pytest.mark.parametrize("base_forecast,period", [("seasonal_naive", 12), ("naive", 1)])
+def test_window_targets_are_residuals_over_the_base_forecast(base_forecast, period):
+    y = monthly(seasonal(80) + np.arange(80.0))
+    panel = to_panel(y)
+    model = tiny(horizon=14, input_size=12, base_forecast=base_forecast, dtype="float64")
+    train, _ = model._training_windows(panel)
+    X, targets = train.batch(np.arange(train.n_samples))
+    np.testing.assert_array_equal(X[11, :, 0], 0.0)  # inputs relative to the last observed value
+    origins = train.starts + 12
+    k = np.arange(14)
+    base_rows = origins[:, None] + k - period * ((k + period) // period)
+    expected = (panel.values[origins[:, None] + k] - panel.values[base_rows]) / model.scale_scale_[0]
+    np.testing.assert_allclose(targets, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_seasonal_base_extrapolates_a_trend_the_network_never_saw():
+    t = np.arange(132.0)
+    y = monthly(10 * t + 50 * np.sin(2 * np.pi * t / 12))
+    train, test = y[:120], y[120:]
+    params = dict(horizon=12, input_size=24, hidden_size=16, max_epochs=60, learning_rate=0.01, random_state=0)
+    with_base = RNNForecaster(**params).fit(train).predict()
+    absolute = RNNForecaster(base_forecast=None, **params).fit(train).predict()
+    snaive_mae = np.abs(train.to_numpy()[-12:] - test.to_numpy()).mean()  # 120: a year of trend
+    mae = np.abs(with_base.to_numpy() - test.to_numpy()).mean()
+    assert mae < 0.2 * snaive_mae, mae
+    assert mae < 0.5 * np.abs(absolute.to_numpy() - test.to_numpy()).mean()
+
+
+def test_seasonal_base_needs_a_season_of_input(air):
+    with pytest.raises(ValueError, match=r"needs input_size >= season_length=12; got input_size=6"):
+        tiny(horizon=3, input_size=6).fit(air)

@@ -13,7 +13,7 @@ from ..nn import LOSSES, OPTIMIZERS
 from ..nn.training import point_prediction, quantile_predictions
 from ._panel import default_season_length
 from .base import ALIAS, BaseForecaster
-from .windows import SeriesWindows, hide_future, window_starts
+from .windows import SeriesWindows, base_offsets, hide_future, relative_to_last, window_starts
 
 
 def _standard(y):
@@ -112,6 +112,13 @@ class RNNForecaster(BaseForecaster):
     scaler : {'standard', 'robust', 'none'}, default='standard'
         Per-series scaling: mean/std, median/(IQR / 1.349), or none. A zero scale
         (constant series) becomes 1.
+    base_forecast : {'seasonal_naive', 'naive'} or None, default='seasonal_naive'
+        The network forecasts the residual over this simple forecast made from
+        each window (the last value of the same season, or the last value), and
+        reads its window relative to the last observed value. Trends and level
+        shifts then never push inputs outside the range seen in training, and an
+        untrained network already equals the base forecast. None forecasts the
+        scaled values themselves.
     calendar_features : bool, default=False
         Add sine/cosine encodings of the calendar position (month, day of week, ...)
         of every input and forecast step; integer time uses the phase within
@@ -169,6 +176,7 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
         "season_length": [Interval(Integral, 1, None, closed="left"), NONE],
         "strategy": [StrOptions({"direct", "recursive"})],
         "scaler": [StrOptions(SCALERS)],
+        "base_forecast": [StrOptions({"seasonal_naive", "naive"}), NONE],
         "calendar_features": [BOOLEAN],
         "past_covariates": [LIST_OF_STR, NONE],
         "quantiles": [QUANTILES, NONE],
@@ -198,6 +206,7 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
         season_length=None,
         strategy="direct",
         scaler="standard",
+        base_forecast="seasonal_naive",
         calendar_features=False,
         past_covariates=None,
         quantiles=None,
@@ -279,6 +288,15 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
         self.season_length_ = self.season_length or default_season_length(panel.freq)
         self.input_size_ = self.input_size or 2 * max(self.season_length_, self.horizon)
         steps = self._output_steps()
+        self.base_offsets_ = None
+        if self.base_forecast is not None:
+            period = self.season_length_ if self.base_forecast == "seasonal_naive" else 1
+            if self.input_size_ < period:
+                raise ValueError(
+                    f"base_forecast='seasonal_naive' needs input_size >= season_length={period}; "
+                    f"got input_size={self.input_size_}."
+                )
+            self.base_offsets_ = base_offsets(steps, period)
         self._check_lengths(
             panel.lengths, panel.ids, self.input_size_ + steps,
             f"input_size={self.input_size_} + {'horizon' if self.strategy == 'direct' else 'one step'}={steps}",
@@ -322,6 +340,7 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
             future_steps=self.future_steps_,
             past_columns=np.arange(self._n_past()),
             flag_column=self._n_past() if self.future_steps_ else None,
+            base_offsets=self.base_offsets_,
         )
         train = SeriesWindows(features, target, train_starts, **layout)
         validation = SeriesWindows(features, target, val_starts, **layout) if val_starts.size else None
@@ -403,12 +422,19 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
         return None if self.quantiles is None else np.sort(np.asarray(self.quantiles, dtype=float))
 
     def _predict_windows(self, hist, futr):
-        """Head outputs for windows ``hist (n, T, D)`` followed by ``futr (n, future_steps_, D)``."""
+        """Scaled forecasts (head outputs plus any base forecast) for windows
+        ``hist (n, T, D)`` followed by ``futr (n, future_steps_, D)``."""
         X = np.concatenate([hist, futr], axis=1).transpose(1, 0, 2)
         X = np.ascontiguousarray(X, dtype=self.regressor_.network_.dtype)
+        if self.base_offsets_ is not None:
+            relative_to_last(X, self.input_size_)
         if self.future_steps_:
             hide_future(X, self.input_size_, np.arange(self._n_past()), self._n_past())
-        return self.regressor_.network_.predict(X).astype(np.float64)
+        out = self.regressor_.network_.predict(X).astype(np.float64)
+        if self.base_offsets_ is None:
+            return out
+        base = hist[:, self.input_size_ + self.base_offsets_, 0]  # (n, steps)
+        return out + np.repeat(base, out.shape[1] // base.shape[1], axis=1)  # quantiles fastest
 
     def _predict_recursive(self, hist, futr, h):
         """One step at a time, feeding the point forecast back as the newest input."""

@@ -40,6 +40,11 @@ class SeriesWindows:
         Columns only known up to the forecast origin (the target, past covariates).
     flag_column : int or None, default=None
         Column marking future steps (required when ``future_steps > 0``).
+    base_offsets : ndarray of shape (horizon,) or None, default=None
+        Forecast the residual over a naive base: target ``k`` becomes
+        ``target[o + k] - target[o + base_offsets[k]]`` (``o`` the origin row,
+        offsets negative), and the window's target column is shifted so its
+        last observed value is 0. See :func:`base_offsets`.
 
     Attributes
     ----------
@@ -51,7 +56,8 @@ class SeriesWindows:
     """
 
     def __init__(
-        self, features, target, starts, input_size, horizon, future_steps=0, past_columns=(0,), flag_column=None
+        self, features, target, starts, input_size, horizon, future_steps=0, past_columns=(0,), flag_column=None,
+        base_offsets=None,
     ):
         if future_steps and flag_column is None:
             raise ValueError("future_steps > 0 needs a flag_column marking the future steps.")
@@ -63,15 +69,37 @@ class SeriesWindows:
         self.input_size, self.horizon, self.future_steps = input_size, horizon, future_steps
         self.past_columns = np.asarray(past_columns, dtype=np.int64)
         self.flag_column = flag_column
+        self.base_offsets = base_offsets
         self.n_samples, self.n_targets, self.n_features = self.starts.size, horizon, features.shape[1]
 
     def batch(self, idx):
         """Inputs ``X (window, b, n_features)`` (time-major, a fresh copy) and targets ``y (b, horizon)``."""
         starts = self.starts[idx]
+        origins = starts + self.input_size
         X = np.ascontiguousarray(self.views[starts].transpose(2, 0, 1))
+        y = self.target_views[origins]
+        if self.base_offsets is not None:
+            relative_to_last(X, self.input_size)
+            y = y - self.target[origins[:, None] + self.base_offsets]
         if self.future_steps:
             hide_future(X, self.input_size, self.past_columns, self.flag_column)
-        return X, self.target_views[starts + self.input_size]
+        return X, y
+
+
+def base_offsets(horizon, season_length):
+    """Row offsets, from the forecast origin, of the seasonal naive forecast of each step.
+
+    Step ``k`` (0-based) repeats the last observed value of its season:
+    ``k - season_length * ceil((k + 1) / season_length)``; ``season_length=1``
+    gives the naive forecast (the last value) for every step.
+    """
+    k = np.arange(horizon)
+    return k - season_length * ((k + season_length) // season_length)
+
+
+def relative_to_last(X, input_size):
+    """Shift the target column (0) of time-major windows so the last observed step is 0, in place."""
+    X[:, :, 0] -= X[input_size - 1, :, 0]
 
 
 def hide_future(X, input_size, past_columns, flag_column):
