@@ -519,3 +519,25 @@ def test_seasonal_base_extrapolates_a_trend_the_network_never_saw():
 def test_seasonal_base_needs_a_season_of_input(air):
     with pytest.raises(ValueError, match=r"needs input_size >= season_length=12; got input_size=6"):
         tiny(horizon=3, input_size=6).fit(air)
+
+
+def test_log_transform_models_multiplicative_series(air):
+    model = tiny(horizon=3, input_size=12, transform="log", dtype="float64").fit(air)
+    assert model.log_
+    train, _ = model._training_windows(to_panel(air))
+    inputs = train.features[:, 0] * model.scale_scale_[0] + model.scale_loc_[0]
+    np.testing.assert_allclose(np.exp(inputs), air.to_numpy(), rtol=1e-12)
+    assert (model.predict() > 0).all()
+    assert not tiny(horizon=3, input_size=12, transform="auto").fit(air - 200).log_  # not all positive
+    with pytest.raises(ValueError, match="transform='log' needs strictly positive"):
+        tiny(horizon=3, input_size=12, transform="log").fit(air - 200)
+
+
+def test_ensemble_averages_members_with_distinct_seeds(air):
+    ensemble = tiny(horizon=3, input_size=12, n_models=3).fit(air)
+    assert len(ensemble.regressors_) == 3 and ensemble.regressor_ is ensemble.regressors_[0]
+    params = [r.network_.params for r in ensemble.regressors_]
+    assert not np.array_equal(params[0], params[1]) and not np.array_equal(params[1], params[2])
+    np.testing.assert_array_equal(ensemble.predict(), tiny(horizon=3, input_size=12, n_models=3).fit(air).predict())
+    single = tiny(horizon=3, input_size=12, n_models=1)
+    assert single.fit(air).regressor_.random_state == 0  # one model keeps random_state as given

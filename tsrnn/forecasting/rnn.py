@@ -5,6 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from sklearn.utils import check_random_state
 
 from .._validation import BOOLEAN, NONE, QUANTILES, RANDOM_STATE, Interval, StrOptions, _Named
 from ..estimators import RNNRegressor, _store_params
@@ -119,6 +120,12 @@ class RNNForecaster(BaseForecaster):
         shifts then never push inputs outside the range seen in training, and an
         untrained network already equals the base forecast. None forecasts the
         scaled values themselves.
+    transform : {'log', 'auto'} or None, default=None
+        Model the logarithm of the series (a multiplicative trend and season become
+        additive); 'auto' takes logs when every value is positive.
+    n_models : int, default=1
+        Train this many networks from different seeds (derived from
+        ``random_state``) and average their forecasts.
     calendar_features : bool, default=False
         Add sine/cosine encodings of the calendar position (month, day of week, ...)
         of every input and forecast step; integer time uses the phase within
@@ -144,8 +151,10 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
 
     Attributes
     ----------
+    regressors_ : list of RNNRegressor
+        The ``n_models`` trained networks and their training curves (``loss_curve_``, ``n_iter_``, ...).
     regressor_ : RNNRegressor
-        The trained network and its training curves (``loss_curve_``, ``n_iter_``, ...).
+        The first of them.
     input_size_, season_length_ : int
         Resolved window length and seasonal period.
     future_steps_ : int
@@ -177,6 +186,8 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
         "strategy": [StrOptions({"direct", "recursive"})],
         "scaler": [StrOptions(SCALERS)],
         "base_forecast": [StrOptions({"seasonal_naive", "naive"}), NONE],
+        "transform": [StrOptions({"log", "auto"}), NONE],
+        "n_models": [Interval(Integral, 1, None, closed="left")],
         "calendar_features": [BOOLEAN],
         "past_covariates": [LIST_OF_STR, NONE],
         "quantiles": [QUANTILES, NONE],
@@ -207,6 +218,8 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
         strategy="direct",
         scaler="standard",
         base_forecast="seasonal_naive",
+        transform=None,
+        n_models=1,
         calendar_features=False,
         past_covariates=None,
         quantiles=None,
@@ -276,12 +289,19 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
 
     def _fit_panel(self, panel):
         train, validation = self._training_windows(panel)
-        regressor = self._make_regressor()
-        regressor._check_params()
-        regressor._fit_windows(train, validation, train.n_features, resume=False, incremental=False)
-        # What RNNRegressor.fit would record, so regressor_.predict/save work on 3-D windows.
-        regressor.n_features_in_, regressor._input_ndim, regressor._y_ndim = train.n_features, 3, 2
-        self.regressor_ = regressor
+        if self.n_models == 1:
+            seeds = [self.random_state]
+        else:  # distinct, reproducible seeds for the members
+            seeds = check_random_state(self.random_state).randint(2**31 - 1, size=self.n_models).tolist()
+        self.regressors_ = []
+        for seed in seeds:
+            regressor = self._make_regressor(seed)
+            regressor._check_params()
+            regressor._fit_windows(train, validation, train.n_features, resume=False, incremental=False)
+            # What RNNRegressor.fit would record, so regressor_.predict/save work on 3-D windows.
+            regressor.n_features_in_, regressor._input_ndim, regressor._y_ndim = train.n_features, 3, 2
+            self.regressors_.append(regressor)
+        self.regressor_ = self.regressors_[0]
 
     def _training_windows(self, panel):
         """Resolve sizes, learn the scaling and return the (train, validation) windows."""
@@ -320,7 +340,14 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
                 )
         self.future_steps_ = steps if (self.known_exog_ or n_calendar) else 0
 
-        loc_scale = np.array([SCALERS[self.scaler](panel.series(i)) for i in range(panel.n_series)], dtype=float)
+        positive = bool(np.all(panel.values > 0))
+        if self.transform == "log" and not positive:
+            raise ValueError("transform='log' needs strictly positive series; use transform=None or 'auto'.")
+        self.log_ = self.transform == "log" or (self.transform == "auto" and positive)
+        values = self._transformed(panel.values)
+        loc_scale = np.array(
+            [SCALERS[self.scaler](values[a:b]) for a, b in zip(panel.indptr[:-1], panel.indptr[1:])], dtype=float
+        )
         self.scale_loc_ = loc_scale[:, 0]
         self.scale_scale_ = np.where(loc_scale[:, 1] > 0, loc_scale[:, 1], 1.0)
         if panel.exog is not None:
@@ -329,7 +356,7 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
             self.exog_scale_ = np.where(std > 0, std, 1.0)
 
         lengths = panel.lengths
-        target = (panel.values - np.repeat(self.scale_loc_, lengths)) / np.repeat(self.scale_scale_, lengths)
+        target = (values - np.repeat(self.scale_loc_, lengths)) / np.repeat(self.scale_scale_, lengths)
         features = self._step_features(panel.freq, target, panel.ds, panel.exog)
         train_starts, val_starts = window_starts(
             panel.indptr, self.input_size_, steps, self.validation_fraction if self.early_stopping else None
@@ -346,7 +373,7 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
         validation = SeriesWindows(features, target, val_starts, **layout) if val_starts.size else None
         return train, validation
 
-    def _make_regressor(self):
+    def _make_regressor(self, random_state):
         return RNNRegressor(
             cell=self.cell,
             hidden_size=self.hidden_size,
@@ -363,7 +390,7 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
             validation_fraction=self.validation_fraction,
             n_iter_no_change=self.n_iter_no_change,
             dtype=self.dtype,
-            random_state=self.random_state,
+            random_state=random_state,
             verbose=self.verbose,
         )
 
@@ -390,7 +417,8 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
         panel, T, n_future = self.panel_, self.input_size_, max(h, self.future_steps_)
         # the last input_size observed steps of every series, then its future steps
         rows = (panel.indptr[1:, None] - T + np.arange(T)).ravel()
-        target = (panel.values[rows] - np.repeat(self.scale_loc_, T)) / np.repeat(self.scale_scale_, T)
+        values = self._transformed(panel.values[rows])
+        target = (values - np.repeat(self.scale_loc_, T)) / np.repeat(self.scale_scale_, T)
         exog = None if panel.exog is None else panel.exog[rows]
         hist = self._step_features(panel.freq, target, panel.ds[rows], exog)
         future_exog = None
@@ -411,12 +439,19 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
         quantiles = self._sorted_quantiles()
         outputs = raw.shape[1] // (1 if quantiles is None else quantiles.size)
         loc, scale = self.scale_loc_[:, None], self.scale_scale_[:, None]
-        point = point_prediction(raw, outputs, quantiles)[:, :h] * scale + loc
+        point = self._untransformed(point_prediction(raw, outputs, quantiles)[:, :h] * scale + loc)
         if quantiles is None:
             return point
-        q = quantile_predictions(raw, outputs, quantiles)[:, :h] * scale[:, :, None] + loc[:, :, None]
+        q = self._untransformed(quantile_predictions(raw, outputs, quantiles)[:, :h] * scale[:, :, None] + loc[:, :, None])
         rank = np.argsort(np.argsort(self.quantiles))  # column of each user quantile among the sorted ones
         return point, q[:, :, rank]
+
+    def _transformed(self, values):
+        return np.log(values) if self.log_ else values
+
+    def _untransformed(self, values):
+        # exp is monotone, so quantiles stay quantiles (and the median stays the median)
+        return np.exp(values) if self.log_ else values
 
     def _sorted_quantiles(self):
         return None if self.quantiles is None else np.sort(np.asarray(self.quantiles, dtype=float))
@@ -430,7 +465,8 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
             relative_to_last(X, self.input_size_)
         if self.future_steps_:
             hide_future(X, self.input_size_, np.arange(self._n_past()), self._n_past())
-        out = self.regressor_.network_.predict(X).astype(np.float64)
+        # the ensemble forecast: the members' outputs (quantiles too) averaged
+        out = np.mean([r.network_.predict(X).astype(np.float64) for r in self.regressors_], axis=0)
         if self.base_offsets_ is None:
             return out
         base = hist[:, self.input_size_ + self.base_offsets_, 0]  # (n, steps)
