@@ -56,3 +56,14 @@ def test_bad_input_gives_one_line_error(tmp_path, capsys):
                  "--models", "seasonalnaive", "--quiet"])
     assert code == 2
     assert capsys.readouterr().err.startswith("tsrnn: error:")
+
+
+@pytest.mark.slow
+def test_readme_main_job_neural_models_beat_seasonal_naive(capsys):
+    """The README's main job, end to end: every tsrnn model beats the seasonal naive baseline."""
+    assert main(["compare", "--dataset", "airpassengers", "--horizon", "12", "--quiet"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line.split()}
+    column = 1 + rows["mase"].index("mase")  # the header line starts with the metric names
+    mase = {name: float(rows[name][column]) for name in ("LSTM", "GRU", "RNN", "SeasonalNaive", "AutoARIMA", "ETS")}
+    for name in ("LSTM", "GRU", "RNN"):
+        assert mase[name] < mase["SeasonalNaive"], mase
