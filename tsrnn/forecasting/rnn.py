@@ -1,16 +1,16 @@
 """RNNForecaster: one global recurrent network over many series, pandas in and out."""
 
 import warnings
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from .._validation import BOOLEAN, NONE, QUANTILES, RANDOM_STATE, Interval, StrOptions, _Named
+from .._validation import BOOLEAN, NONE, QUANTILES, Interval, StrOptions, _Named
 from ..estimators import RNNRegressor, _store_params
 from ..kernels import CELLS
-from ..nn import LOSSES, OPTIMIZERS
+from ..nn import LOSSES
 from ..nn.training import point_prediction, quantile_predictions
 from ._panel import default_season_length
 from .base import ALIAS, BaseForecaster
@@ -191,21 +191,16 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
         "calendar_features": [BOOLEAN],
         "past_covariates": [LIST_OF_STR, NONE],
         "quantiles": [QUANTILES, NONE],
-        "hidden_size": [Interval(Integral, 1, None, closed="left")],
-        "num_layers": [Interval(Integral, 1, None, closed="left")],
-        "dropout": [Interval(Real, 0.0, 1.0, closed="left")],
+        # the network's parameters, as RNNRegressor checks them
+        **{
+            name: RNNRegressor._parameter_constraints[name]
+            for name in (
+                "hidden_size", "num_layers", "dropout", "optimizer", "learning_rate", "batch_size", "max_epochs",
+                "clip_norm", "early_stopping", "validation_fraction", "n_iter_no_change", "dtype", "random_state",
+                "verbose",
+            )
+        },
         "loss": [StrOptions(set(LOSSES) - {"quantile"})],
-        "optimizer": [StrOptions(OPTIMIZERS)],
-        "learning_rate": [Interval(Real, 0.0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "clip_norm": [Interval(Real, 0.0, None, closed="neither"), NONE],
-        "early_stopping": [BOOLEAN],
-        "validation_fraction": [Interval(Real, 0.0, 1.0, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "dtype": [StrOptions({"float32", "float64"})],
-        "random_state": [RANDOM_STATE],
-        "verbose": [Interval(Integral, 0, None, closed="left"), BOOLEAN],
         "alias": [ALIAS, NONE],
     }
 
