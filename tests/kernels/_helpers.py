@@ -1,6 +1,5 @@
 """Random recurrent problems shared by the kernel tests."""
 
-
 from tsrnn.kernels import get_cell
 
 
