@@ -14,12 +14,14 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._validation import BOOLEAN, NONE, QUANTILES, RANDOM_STATE, Interval, StrOptions, validate_params
+from ._config import using_threads
+from ._validation import BOOLEAN, NONE, QUANTILES, RANDOM_STATE, Interval, StrOptions, _Named, validate_params
 from .kernels import ACTIVATIONS, CELLS
 from .nn import LOSSES, OPTIMIZERS, RecurrentNetwork
 from .nn.training import ArrayWindows, TrainingHistory, point_prediction, quantile_predictions, run_epochs
 
 DEVICES = ("cpu", "cuda", "auto")
+ALL_THREADS = _Named("-1", lambda v: isinstance(v, Integral) and not isinstance(v, bool) and v == -1)
 DTYPES = {"float32": np.float32, "float64": np.float64}
 FORMAT_VERSION = 1
 
@@ -70,6 +72,13 @@ _PARAMS_DOC = """
         Continue from the previous fit's weights instead of starting afresh.
     verbose : int, default=0
         Show a progress bar with the current loss when > 0.
+    n_threads : int or None, default=None
+        Numba threads for the kernels during :meth:`fit` and :meth:`predict`
+        (numba's thread count is restored afterwards); -1 means all cores,
+        None keeps the current setting (all cores unless changed with
+        :func:`tsrnn.set_num_threads`). Small problems run on fewer threads
+        than this when waking more would not pay off. Results agree across
+        thread counts to rounding, not bit for bit.
 """
 
 _ATTRIBUTES_DOC = """
@@ -145,6 +154,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         "random_state": [RANDOM_STATE],
         "warm_start": [BOOLEAN],
         "verbose": [Interval(Integral, 0, None, closed="left"), BOOLEAN],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), ALL_THREADS, NONE],
     }
 
     def __init__(
@@ -172,6 +182,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         random_state=None,
         warm_start=False,
         verbose=0,
+        n_threads=None,
     ):
         _store_params(self, locals())
 
@@ -243,6 +254,17 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         if validation is not None:
             # a fresh validation split starts a fresh patience count
             self._history.best_loss, self._history.n_no_improvement = np.inf, 0
+        with using_threads(self.n_threads):
+            self._run_epochs(train, validation, rng, incremental)
+        h = self._history
+        self.loss_curve_ = list(h.loss_curve)
+        self.validation_loss_curve_ = list(h.validation_loss_curve)
+        self.validation_scores_ = list(h.validation_scores)
+        self.best_loss_ = h.best_loss
+        self.n_iter_ = h.n_iter
+        return self
+
+    def _run_epochs(self, train, validation, rng, incremental):
         run_epochs(
             self.network_,
             self._history,
@@ -259,13 +281,6 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             tol=self.tol,
             verbose=self.verbose,
         )
-        h = self._history
-        self.loss_curve_ = list(h.loss_curve)
-        self.validation_loss_curve_ = list(h.validation_loss_curve)
-        self.validation_scores_ = list(h.validation_scores)
-        self.best_loss_ = h.best_loss
-        self.n_iter_ = h.n_iter
-        return self
 
     def _check_params(self):
         if self.device == "cuda":
@@ -350,7 +365,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
 
     def _raw_predict(self, X):
         check_is_fitted(self, "network_")
-        return self.network_.predict(self._validate_X(X, reset=False)).astype(np.float64)
+        X = self._validate_X(X, reset=False)
+        with using_threads(self.n_threads):
+            return self.network_.predict(X).astype(np.float64)
 
     def predict(self, X):
         """Predict targets for sequences ``X``.
@@ -451,6 +468,7 @@ class LSTMRegressor(RNNRegressor):
         random_state=None,
         warm_start=False,
         verbose=0,
+        n_threads=None,
     ):
         _store_params(self, locals())
 

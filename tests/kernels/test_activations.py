@@ -65,6 +65,19 @@ def test_float32_tanh_is_accurate_and_bounded():
     assert np.signbit(apply("tanh", np.array([-0.0], np.float32)))[0]
 
 
+def test_float32_tanh_never_exceeds_one_near_saturation():
+    """Every float32 in [7.5, 20] (both signs), through the vectorised loop: the clamp
+    point is where the rational first reaches 1.0, and it must never pass it."""
+    lo, hi = np.array([7.5, 20.0], np.float32).view(np.uint32)
+    x = np.arange(lo, hi + 1, dtype=np.uint32).view(np.float32)
+    y = apply("tanh", x)
+    assert y.max() == 1.0 and y.min() > 0.9999
+    assert np.all(y[x >= activations._CLAMP] == 1.0)
+    np.testing.assert_array_equal(apply("tanh", -x), -y)
+    s = apply("sigmoid", np.concatenate([2 * x, -2 * x]))
+    assert s.max() == 1.0 and s.min() == 0.0
+
+
 def test_float32_sigmoid_is_accurate():
     x = _inputs(np.float32)
     y = apply("sigmoid", x)

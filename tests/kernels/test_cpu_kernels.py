@@ -19,7 +19,7 @@ import pytest
 
 import tsrnn
 from tsrnn import _config
-from tsrnn.kernels import ACTIVATIONS, CELLS, get_cell, get_kernels, reference
+from tsrnn.kernels import ACTIVATIONS, CELLS, get_cell, get_kernels, reference, work_size
 
 from ._helpers import make_problem
 
@@ -50,35 +50,52 @@ def layer_problem(cell, B, T, D, H, dtype, rng):
     )
 
 
-def kernel_forward_train(cell, activation, x, state0, weights):
+def work(cell, kind, x, H, workspace=True):
+    """The kernels' scratch array: NaN-filled (kernels must not read what they did
+    not write) and of the documented size, or empty so that the kernel allocates."""
+    if not workspace:
+        return np.empty(0, x.dtype)
+    return np.full(work_size(cell, kind, x.shape[1], x.shape[2], H), np.nan, x.dtype)
+
+
+def kernel_forward_train(cell, activation, x, state0, weights, workspace=True):
     spec = get_cell(cell)
     T, B, _ = x.shape
     S, _, H = state0.shape
     # NaN-filled outputs: anything a kernel forgets to write shows up.
     states = np.full((T + 1, S, B, H), np.nan, x.dtype)
     gates = np.full((T, B, spec.cache_factor * H), np.nan, x.dtype)
-    get_kernels(cell).forward_train(x, state0, *weights, ACTIVATIONS[activation], states, gates)
+    w = work(cell, "forward_train", x, H, workspace)
+    get_kernels(cell).forward_train(x, state0, *weights, ACTIVATIONS[activation], states, gates, w)
     return states, gates
 
 
-def kernel_backward(cell, activation, x, weights, states, gates, dout, dstateT, with_dx=True):
+def kernel_backward(cell, activation, x, weights, states, gates, dout, dstateT, with_dx=True, workspace=True):
     """``(dx, dstate0, dW_ih, dW_hh, db_ih, db_hh)``; ``dx`` has size 0 unless ``with_dx``."""
     dx = np.full(x.shape, np.nan, x.dtype) if with_dx else np.empty((0, 0, 0), x.dtype)
     dstate0 = np.full(dstateT.shape, np.nan, x.dtype)
     grads = [np.full(w.shape, np.nan, x.dtype) for w in weights]
-    get_kernels(cell).backward(x, *weights, ACTIVATIONS[activation], states, gates, dout, dstateT, dx, dstate0, *grads)
+    w = work(cell, "backward", x, dstateT.shape[2], workspace)
+    get_kernels(cell).backward(x, *weights, ACTIVATIONS[activation], states, gates, dout, dstateT, dx, dstate0, *grads, w)
     return (dx, dstate0, *grads)
 
 
-def kernel_layer(cell, activation, x, state0, weights, dout, dstateT, with_dx=True):
-    """All outputs of the three kernels of one layer, by name."""
+def kernel_forward(cell, activation, x, state0, weights, with_out=True, workspace=True):
+    """``(out, stateT)`` of the inference kernel; ``out`` has size 0 unless ``with_out``."""
     T, B, _ = x.shape
     S, _, H = state0.shape
-    out = np.full((T, B, H), np.nan, x.dtype)
+    out = np.full((T, B, H), np.nan, x.dtype) if with_out else np.empty((0, 0, 0), x.dtype)
     stateT = np.full((S, B, H), np.nan, x.dtype)
-    get_kernels(cell).forward(x, state0, *weights, ACTIVATIONS[activation], out, stateT)
-    states, gates = kernel_forward_train(cell, activation, x, state0, weights)
-    grads = kernel_backward(cell, activation, x, weights, states, gates, dout, dstateT, with_dx)
+    w = work(cell, "forward", x, H, workspace)
+    get_kernels(cell).forward(x, state0, *weights, ACTIVATIONS[activation], out, stateT, w)
+    return out, stateT
+
+
+def kernel_layer(cell, activation, x, state0, weights, dout, dstateT, with_dx=True, workspace=True):
+    """All outputs of the three kernels of one layer, by name."""
+    out, stateT = kernel_forward(cell, activation, x, state0, weights, workspace=workspace)
+    states, gates = kernel_forward_train(cell, activation, x, state0, weights, workspace)
+    grads = kernel_backward(cell, activation, x, weights, states, gates, dout, dstateT, with_dx, workspace)
     return dict(zip(OUTPUTS, (out, stateT, states, gates, *grads)))
 
 
@@ -123,8 +140,9 @@ def assert_layers_close(ours, ref, tol):
 
 
 # (B, T, D, H): a single sample and step, an odd batch, a batch that fills
-# both shards, and one modest size.
-SHAPES = [(1, 1, 3, 5), (7, 13, 3, 5), (64, 6, 2, 16), (33, 20, 4, 48)]
+# both shards, and one modest size whose input width takes the BLAS
+# projection path (D > SMALL_D) instead of the hand loop.
+SHAPES = [(1, 1, 3, 5), (7, 13, 3, 5), (64, 6, 2, 16), (33, 20, 12, 48)]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
@@ -155,6 +173,25 @@ def test_empty_dx_skips_input_gradient_only(cell, activation, rng):
     assert skipped["dx"].size == 0
     for name in OUTPUTS[5:]:
         np.testing.assert_array_equal(skipped[name], full[name], err_msg=name)
+
+
+@pytest.mark.parametrize("cell,activation", CASES)
+def test_optional_outputs_and_inputs(cell, activation, rng):
+    """``out`` of size 0 skips the per-step outputs only; ``dout`` of size 0 means zero;
+    kernels without a workspace allocate their own and give the same results."""
+    p = layer_problem(cell, 9, 7, 3, 6, np.float32, rng)
+    full = kernel_layer(cell, activation, **p)
+    _, stateT = kernel_forward(cell, activation, p["x"], p["state0"], p["weights"], with_out=False)
+    np.testing.assert_array_equal(stateT, full["stateT"])
+    own = kernel_layer(cell, activation, **p, workspace=False)
+    for name in OUTPUTS:
+        np.testing.assert_array_equal(own[name], full[name], err_msg=name)
+    zero = np.zeros_like(p["dout"])
+    dense = kernel_backward(cell, activation, p["x"], p["weights"], full["states"], full["gates"], zero, p["dstateT"])
+    empty = np.empty((0, 0, 0), p["x"].dtype)
+    skipped = kernel_backward(cell, activation, p["x"], p["weights"], full["states"], full["gates"], empty, p["dstateT"])
+    for a, b in zip(dense, skipped):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("cell,activation", CASES)
@@ -230,17 +267,17 @@ def test_get_kernels():
 def test_kernels_share_one_signature_and_document_it(cell):
     expected = "x, state0, W_ih, W_hh, b_ih, b_hh, act"
     kernels = get_kernels(cell)
-    assert str(inspect.signature(kernels.forward.py_func)) == f"({expected}, out, stateT)"
-    assert str(inspect.signature(kernels.forward_train.py_func)) == f"({expected}, states, gates)"
-    assert str(inspect.signature(kernels.backward.py_func)) == (
-        "(x, W_ih, W_hh, b_ih, b_hh, act, states, gates, dout, dstateT, dx, dstate0, dW_ih, dW_hh, db_ih, db_hh)"
+    assert str(inspect.signature(kernels.forward)) == f"({expected}, out, stateT, work)"
+    assert str(inspect.signature(kernels.forward_train)) == f"({expected}, states, gates, work)"
+    assert str(inspect.signature(kernels.backward)) == (
+        "(x, W_ih, W_hh, b_ih, b_hh, act, states, gates, dout, dstateT, dx, dstate0, dW_ih, dW_hh, db_ih, db_hh, work)"
     )
     for kernel in kernels:
         section = kernel.__doc__.split("Parameters\n    ----------\n")[1]
         # numpydoc: "    name : type" or "    a, b, c" at the first indent level.
         entries = [line for line in section.splitlines() if line.startswith("    ") and line[4:5] not in ("", " ")]
         documented = {name.strip() for line in entries for name in line.split(" : ")[0].split(",")}
-        for name in inspect.signature(kernel.py_func).parameters:
+        for name in inspect.signature(kernel).parameters:
             assert name in documented, f"{kernel.__name__}: parameter {name!r} is not documented"
 
 
@@ -313,12 +350,14 @@ def test_fresh_process_loads_kernels_from_cache(rng):
         f = np.zeros
         x, s0, W = f((2, 3, 2)), f((1, 3, 3)), [f((9, 2)), f((9, 3)), f(9), f(9)]
         k = get_kernels("gru")
-        states, gates = f((3, 1, 3, 3)), f((2, 3, 12))
-        k.forward(x, s0, *W, 0, f((2, 3, 3)), f((1, 3, 3)))
-        k.forward_train(x, s0, *W, 0, states, gates)
-        k.backward(x, *W, 0, states, gates, f((2, 3, 3)), s0, f((2, 3, 2)), f((1, 3, 3)), *[np.empty_like(w) for w in W])
-        print(sum(sum(d.stats.cache_misses.values()) for d in k), sum(sum(d.stats.cache_hits.values()) for d in k))
+        states, gates, work = f((3, 1, 3, 3)), f((2, 3, 12)), f(0)
+        k.forward(x, s0, *W, 0, f((2, 3, 3)), f((1, 3, 3)), work)
+        k.forward_train(x, s0, *W, 0, states, gates, work)
+        k.backward(x, *W, 0, states, gates, f((2, 3, 3)), s0, f((2, 3, 2)), f((1, 3, 3)), *[np.empty_like(w) for w in W], work)
+        from tsrnn.kernels import gru
+        d = gru._gru  # the one compiled function behind the three kernels
+        print(sum(d.stats.cache_misses.values()), sum(d.stats.cache_hits.values()))
         """
     )
     misses, hits = map(int, out.split())
-    assert (misses, hits) == (0, 3)
+    assert (misses, hits) == (0, 1)

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
@@ -107,6 +107,15 @@ def _fit_predict(model, train, X_future, horizon, fitted):
     return forecast, fit_seconds, time.perf_counter() - start
 
 
+def _fit_predict_one_thread(model, train, X_future, horizon, fitted):
+    """:func:`_fit_predict` with one numba thread: the task shares the machine with
+    the other joblib workers, and workers x numba threads would oversubscribe the cores."""
+    from .._config import using_threads
+
+    with using_threads(1):
+        return _fit_predict(model, train, X_future, horizon, fitted)
+
+
 def _run(models, y, X, horizon, n_windows, step, refit, strategy, window_size, n_jobs, progress):
     """Backtest every model; returns (forecast frame, {alias: (fit s, predict s)}, panel)."""
     panel = to_panel(y, X)
@@ -126,6 +135,7 @@ def _run(models, y, X, horizon, n_windows, step, refit, strategy, window_size, n
     window_inputs = [inputs(window) for window in windows]  # shared by all models
     timings = {alias: [0.0, 0.0] for alias in aliases}
     tasks, fitted = [], {}
+    run_task = _fit_predict_one_thread if effective_n_jobs(n_jobs) > 1 else _fit_predict
     for i, model in enumerate(models):
         if not refit:
             if not getattr(model, "_supports_update", False):
@@ -138,7 +148,7 @@ def _run(models, y, X, horizon, n_windows, step, refit, strategy, window_size, n
             fitted[i] = clone(model).fit(window_inputs[0][0])
             timings[aliases[i]][0] += time.perf_counter() - start
         for k, (train, X_future) in enumerate(window_inputs):
-            tasks.append((i, k, delayed(_fit_predict)(clone(model), train, X_future, horizon, fitted.get(i))))
+            tasks.append((i, k, delayed(run_task)(clone(model), train, X_future, horizon, fitted.get(i))))
 
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
     results = parallel(task for _, _, task in tasks)

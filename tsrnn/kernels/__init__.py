@@ -17,7 +17,9 @@ c for lstm):
 - ``states (T+1, S, B, H)``: ``states[0] = state0`` and ``states[t+1]`` the
   state after step ``t``, so the layer output is ``states[1:, 0]``;
 - ``gates (T, B, cache_factor*H)``: what a cell stores in the forward pass
-  for BPTT, so that backward recomputes nothing.
+  for BPTT, so that backward recomputes nothing;
+- ``work``: a 1-D scratch array of the dtype, the last argument of every
+  kernel, with at least :func:`work_size` elements (see :mod:`.rnn`).
 """
 
 from collections import namedtuple
@@ -46,11 +48,14 @@ def get_cell(name):
 
 Kernels = namedtuple("Kernels", ["forward", "forward_train", "backward"])
 
+# ``kind`` codes of :func:`work_size`.
+WORK_KINDS = {"forward": 0, "forward_train": 1, "backward": 2}
+
 DEVICES = ("cpu", "cuda")
 
 
 def get_kernels(cell, device="cpu"):
-    """Return the compiled ``forward``, ``forward_train`` and ``backward`` of a cell.
+    """Return the ``forward``, ``forward_train`` and ``backward`` kernels of a cell.
 
     The cell module is imported here, on first use, so that importing
     :mod:`tsrnn` or :mod:`tsrnn.kernels` compiles and loads no kernel.
@@ -63,15 +68,48 @@ def get_kernels(cell, device="cpu"):
     Returns
     -------
     Kernels
-        Named tuple ``(forward, forward_train, backward)`` of numba dispatchers
-        with the signatures documented in :mod:`tsrnn.kernels.rnn`.
+        Named tuple ``(forward, forward_train, backward)`` with the signatures
+        documented in :mod:`tsrnn.kernels.rnn`: thin Python wrappers over the
+        cell's one compiled (``parallel=True``, cached) function ``_<cell>``.
     """
     import importlib
+
+    from .._config import start_threads
 
     spec = get_cell(cell)
     if device == "cuda":
         raise ValueError("device='cuda' is not available yet; use device='cpu'.")
     if device != "cpu":
         raise ValueError(f"Unknown device {device!r}; expected one of {list(DEVICES)}.")
+    start_threads()  # numba's threading layer, configured before any kernel runs
     module = importlib.import_module(f"{__name__}.{spec.name}")
     return Kernels(*(getattr(module, f"{spec.name}_{kind}") for kind in Kernels._fields))
+
+
+def work_size(cell, kind, B, D, H, n_shards=None):
+    """Elements of the ``work`` array a kernel needs (computed in Python; compiles nothing).
+
+    Parameters
+    ----------
+    cell : {'rnn', 'lstm', 'gru'}
+    kind : {'forward', 'forward_train', 'backward'}
+    B, D, H : int
+        Batch size, input features and hidden units of the layer.
+    n_shards : int, default=None
+        Most batch shards the kernel may use; None means
+        ``numba.config.NUMBA_NUM_THREADS``, enough for any thread count.
+
+    Returns
+    -------
+    int
+    """
+    import importlib
+
+    import numba
+
+    spec = get_cell(cell)
+    if n_shards is None:
+        n_shards = numba.config.NUMBA_NUM_THREADS
+    module = importlib.import_module(f"{__name__}.{spec.name}")
+    size_fn = getattr(module, f"{spec.name}_work_size").py_func
+    return int(size_fn(WORK_KINDS[kind], B, D, H, max(1, min(n_shards, B))))

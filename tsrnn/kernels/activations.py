@@ -5,9 +5,9 @@ vectorises. libm's ``tanhf``/``expf`` cannot be vectorised (PyPI numba has no
 SVML) and dominated naive kernels, so float32 uses a clamped rational
 approximation (the Eigen/XLA ``ptanh_float`` coefficients) and
 ``sigmoid(x) = 0.5 * tanh(0.5 * x) + 0.5``. Measured against float64
-``np.tanh`` on float32 inputs its largest relative error is about 3.6e-7
-(a few float32 ulp; ``np.tanh`` in float32 has 1.1e-7), and it is never
-above 1 in magnitude.
+``np.tanh`` on every normal float32 input its largest relative error is
+2.9e-7 (a few float32 ulp; ``np.tanh`` in float32 has 1.1e-7), and it is
+never above 1 in magnitude.
 
 float64 keeps ``np.tanh`` and ``1 / (1 + exp(-x))``: a rational of this size
 cannot reach the ~1e-12 agreement with :mod:`tsrnn.kernels.reference` that
@@ -24,8 +24,6 @@ from numba import njit
 
 from .. import _config
 
-# Beyond +-9, tanh is 1 to float32 precision.
-_CLAMP = np.float32(9.0)
 # Odd numerator x * P(x^2) and even denominator Q(x^2), lowest degree first.
 _P1 = np.float32(4.89352455891786e-03)
 _P3 = np.float32(6.37261928875436e-04)
@@ -38,23 +36,25 @@ _Q0 = np.float32(4.89352518554385e-03)
 _Q2 = np.float32(2.26843463243900e-03)
 _Q4 = np.float32(1.18534705686654e-04)
 _Q6 = np.float32(1.19825839466702e-06)
-_ONE = np.float32(1.0)
+# Inputs are clamped to +-_CLAMP, the smallest float32 where the rational
+# reaches exactly 1.0 in float32; below it, it never exceeds 1 (every float32
+# in [7.5, 20] is checked by tests/kernels/test_activations.py; below 7.5 it
+# is within 3e-7 of tanh < 0.9999994). So large inputs give exactly +-1 and
+# no output clamp is needed.
+_CLAMP = np.float32(7.998811721801758)
 _HALF = np.float32(0.5)
 _TINY = np.float32(4e-4)
 
 
 @njit(**_config.JIT)
-def _tanh_float32(x):
-    """Rational tanh, evaluated in float32 arithmetic."""
-    # tanh(x) = x to float32 precision below 4e-4; the rational's slope at 0
-    # is off by 1.3e-7, so small inputs (and signed zeros) pass through.
-    if abs(x) < _TINY:
-        return x
-    # Comparisons are False for NaN, so NaN reaches the division unchanged.
-    if x > _CLAMP:
-        x = _CLAMP
-    elif x < -_CLAMP:
-        x = -_CLAMP
+def _tanh_rational(x):
+    """Clamped rational tanh in float32 arithmetic (no special case near 0).
+
+    Branch-free (the clamps are selects that keep NaN: comparisons with NaN
+    are False), so LLVM vectorises it; about 0.45 ns per element on one core.
+    """
+    x = _CLAMP if x > _CLAMP else x
+    x = -_CLAMP if x < -_CLAMP else x
     x2 = x * x
     p = _P13
     p = p * x2 + _P11
@@ -67,13 +67,17 @@ def _tanh_float32(x):
     q = q * x2 + _Q4
     q = q * x2 + _Q2
     q = q * x2 + _Q0
-    r = x * p / q
-    # float32 rounding can put the result a few ulp above 1 near the clamp.
-    if r > _ONE:
-        r = _ONE
-    elif r < -_ONE:
-        r = -_ONE
-    return r
+    return x * p / q
+
+
+@njit(**_config.JIT)
+def _tanh_float32(x):
+    """Rational tanh, evaluated in float32 arithmetic."""
+    # tanh(x) = x to float32 precision below 4e-4; the rational's slope at 0
+    # is off by 1.3e-7 (and x*p underflows for denormals), so small inputs
+    # (and signed zeros) pass through.
+    r = _tanh_rational(x)
+    return x if abs(x) < _TINY else r
 
 
 @njit(**_config.JIT)
@@ -109,7 +113,8 @@ def sigmoid(x):
     float of the same type as ``x``
     """
     if isinstance(x, np.float32):
-        return _HALF * _tanh_float32(_HALF * x) + _HALF
+        # No small-input pass-through needed: near 0 the result is 0.5 + tiny.
+        return _HALF * _tanh_rational(_HALF * x) + _HALF
     return 1.0 / (1.0 + np.exp(-x))
 
 

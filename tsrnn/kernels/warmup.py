@@ -22,9 +22,9 @@ def warmup(cells=tuple(CELLS), dtypes=("float32",)):
         S, GH, K = spec.n_states, spec.n_gates * H, spec.cache_factor * H
         for dtype in map(np.dtype, dtypes):
             z = lambda *shape: np.zeros(shape, dtype)  # noqa: E731
-            x, state0, weights = z(T, B, D), z(S, B, H), (z(GH, D), z(GH, H), z(GH), z(GH))
-            k.forward(x, state0, *weights, 0, z(T, B, H), z(S, B, H))
+            x, state0, weights, work = z(T, B, D), z(S, B, H), (z(GH, D), z(GH, H), z(GH), z(GH)), z(0)
+            k.forward(x, state0, *weights, 0, z(T, B, H), z(S, B, H), work)
             states, gates = z(T + 1, S, B, H), z(T, B, K)
-            k.forward_train(x, state0, *weights, 0, states, gates)
+            k.forward_train(x, state0, *weights, 0, states, gates, work)
             k.backward(x, *weights, 0, states, gates, z(T, B, H), z(S, B, H), z(T, B, D), z(S, B, H),
-                       *(np.empty_like(w) for w in weights))
+                       *(np.empty_like(w) for w in weights), work)

@@ -4,15 +4,36 @@ All parameters live in ONE contiguous vector ``params`` (and their gradients in
 ``grad``); the per-layer weights are views into it. Optimizer steps, gradient
 clipping, best-weight snapshots and saving are then single array operations,
 and the kernels write gradients straight into place.
+
+Every array the kernels read or write during a step (states, gate caches,
+layer inputs, gradients, kernel scratch) is carved out of one flat buffer per
+use (training, inference) that is allocated once and reused on every step:
+fresh allocations of tens of MB page-fault on every step. The buffers are
+dropped by :meth:`RecurrentNetwork.release_workspaces` (after a fit) and on pickling.
 """
 
 import numpy as np
 
-from .._config import single_threaded_blas
-from ..kernels import ACTIVATIONS, get_cell, get_kernels
+from .._config import kernel_threads, threads_for
+from ..kernels import ACTIVATIONS, get_cell, get_kernels, work_size
 
 # Samples per inference chunk: bounds the (T, chunk, H) layer outputs in memory.
 PREDICT_CHUNK = 4096
+
+
+class _Workspace:
+    """Named arrays carved out of one flat buffer, for one (T, B) shape."""
+
+    def __init__(self, layout, dtype, buffer=None):
+        total = sum(int(np.prod(shape)) for _, shape in layout)
+        if buffer is None or buffer.size < total:
+            buffer = np.empty(max(total, 1), dtype=dtype)
+        self.buffer = buffer
+        offset = 0
+        for name, shape in layout:
+            size = int(np.prod(shape))
+            setattr(self, name, buffer[offset : offset + size].reshape(shape))
+            offset += size
 
 
 class RecurrentNetwork:
@@ -84,6 +105,15 @@ class RecurrentNetwork:
         self._act = ACTIVATIONS[self.activation]
         self._workspaces = {}
 
+    def release_workspaces(self):
+        """Free the reusable step buffers (they are rebuilt on the next call)."""
+        self._workspaces = {}
+
+    def _layer_macs(self, T, B):
+        """Multiply-adds of the largest layer's forward pass."""
+        G, H = self.spec.n_gates, self.hidden_size
+        return T * B * G * H * (max(self.input_size, H if self.num_layers > 1 else 0) + H)
+
     # Views do not survive pickling: store the flat vector, rebuild views on load.
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -128,41 +158,58 @@ class RecurrentNetwork:
         -------
         ndarray of shape (B, output_size)
         """
-        B = X.shape[1]
+        T, B = X.shape[0], X.shape[1]
         result = np.empty((B, self.output_size), dtype=self.dtype)
-        with single_threaded_blas():
-            for start in range(0, B, PREDICT_CHUNK):
-                x = np.ascontiguousarray(X[:, start : start + PREDICT_CHUNK])
+        chunk = min(B, PREDICT_CHUNK)
+        with kernel_threads(threads_for(self._layer_macs(T, chunk), chunk)):
+            for start in range(0, B, chunk):
+                x = X[:, start : start + chunk]
+                if not x.flags.c_contiguous or x.dtype != self.dtype:
+                    x = np.ascontiguousarray(x, dtype=self.dtype)
                 result[start : start + x.shape[1]] = self._predict_chunk(x)
         return result
 
     def _predict_chunk(self, x):
         T, B, _ = x.shape
-        S, H = self.spec.n_states, self.hidden_size
-        state0 = np.zeros((S, B, H), dtype=self.dtype)
-        stateT = np.empty_like(state0)
-        for weights in self.layers:
-            out = np.empty((T, B, H), dtype=self.dtype)
-            self._kernels.forward(x, state0, *weights, self._act, out, stateT)
+        ws = self._workspace("predict", T, B)
+        ws.state0.fill(0)
+        for layer, weights in enumerate(self.layers):
+            # The top layer's per-step outputs are not needed: out of size 0.
+            out = ws.out[layer % 2] if layer < self.num_layers - 1 else ws.no_out
+            self._kernels.forward(x, ws.state0, *weights, self._act, out, ws.stateT, ws.work)
             x = out
-        return stateT[0] @ self.W_out.T + self.b_out
+        return ws.stateT[0] @ self.W_out.T + self.b_out
 
-    def _workspace(self, T, B):
-        """Per-shape buffers, allocated once and reused on every step."""
-        key = (T, B)
-        if key not in self._workspaces:
-            S, H, L, dt = self.spec.n_states, self.hidden_size, self.num_layers, self.dtype
-            K = self.spec.cache_factor * H
-            self._workspaces[key] = dict(
-                zeros_state=np.zeros((S, B, H), dtype=dt),
-                zeros_out=np.zeros((T, B, H), dtype=dt),
-                dstateT=np.zeros((S, B, H), dtype=dt),
-                dstate0=np.empty((S, B, H), dtype=dt),
-                states=[np.empty((T + 1, S, B, H), dtype=dt) for _ in range(L)],
-                gates=[np.empty((T, B, K), dtype=dt) for _ in range(L)],
-                dx=[np.empty((T, B, H if layer else 0), dtype=dt) for layer in range(L)],
-            )
-        return self._workspaces[key]
+    def _workspace(self, kind, T, B):
+        """The reusable buffers of one use ('train' or 'predict') and shape."""
+        ws = self._workspaces.get(kind)
+        if ws is not None and ws.shape == (T, B):
+            return ws
+        S, H, L, D = self.spec.n_states, self.hidden_size, self.num_layers, self.input_size
+        K = self.spec.cache_factor * H
+        kinds = ("forward",) if kind == "predict" else ("forward_train", "backward")
+        n_work = max(work_size(self.cell, k, B, d, H) for k in kinds for d in {D, H if L > 1 else D})
+        layout = [("state0", (S, B, H)), ("stateT", (S, B, H)), ("work", (n_work,))]
+        if kind == "predict":
+            layout += [("out", (min(L - 1, 2), T, B, H)), ("no_out", (0, 0, 0))]
+        else:
+            layout += [
+                ("dstateT", (S, B, H)),
+                ("dstate0", (S, B, H)),
+                ("states", (L, T + 1, S, B, H)),
+                ("gates", (L, T, B, K)),
+                # inputs of layers 1.. (a contiguous copy of the h part of the states
+                # when S > 1, or with dropout) and the gradients w.r.t. them
+                ("inputs", (L - 1, T, B, H)),
+                ("dx", (L - 1, T, B, H)),
+                ("no_dx", (T, B, 0)),
+                ("no_dout", (0, 0, 0)),
+            ]
+        # A new shape reuses the old buffer when it fits (e.g. the last, smaller batch).
+        ws = _Workspace(layout, self.dtype, None if ws is None else ws.buffer)
+        ws.shape = (T, B)
+        self._workspaces[kind] = ws
+        return ws
 
     def loss_and_grad(self, X, y, loss, quantiles=None, dropout=0.0, rng=None):
         """Forward pass, loss, and BPTT into ``self.grad``.
@@ -186,39 +233,46 @@ class RecurrentNetwork:
         float
             The loss on this batch.
         """
-        with single_threaded_blas():
+        T, B = X.shape[0], X.shape[1]
+        with kernel_threads(threads_for(self._layer_macs(T, B), B)):
             return self._loss_and_grad(X, y, loss, quantiles, dropout, rng)
 
     def _loss_and_grad(self, X, y, loss, quantiles, dropout, rng):
         T, B, _ = X.shape
-        ws = self._workspace(T, B)
+        ws = self._workspace("train", T, B)
         k, act = self._kernels, self._act
+        ws.state0.fill(0)
         inputs, masks = [X], []
         for layer, weights in enumerate(self.layers):
-            k.forward_train(inputs[-1], ws["zeros_state"], *weights, act, ws["states"][layer], ws["gates"][layer])
+            states = ws.states[layer]
+            k.forward_train(inputs[-1], ws.state0, *weights, act, states, ws.gates[layer], ws.work)
             if layer < self.num_layers - 1:
-                out = ws["states"][layer][1:, 0]
+                out = states[1:, 0]
                 if dropout > 0.0:
                     keep = rng.random(out.shape, dtype=self.dtype) >= dropout
                     masks.append(keep.astype(self.dtype) / self.dtype.type(1.0 - dropout))
-                    out = out * masks[-1]
-                inputs.append(np.ascontiguousarray(out))
-        h_last = ws["states"][-1][T, 0]
+                    out = np.multiply(out, masks[-1], out=ws.inputs[layer])
+                elif not out.flags.c_contiguous:  # lstm interleaves h and c
+                    out = ws.inputs[layer]
+                    np.copyto(out, states[1:, 0])
+                inputs.append(out)
+        h_last = ws.states[-1][T, 0]
         pred = h_last @ self.W_out.T + self.b_out
         value, dpred = loss(pred, y, quantiles)
         dpred = dpred.astype(self.dtype, copy=False)
         self.grad_W_out[:] = dpred.T @ h_last
         self.grad_b_out[:] = dpred.sum(axis=0)
-        dstateT = ws["dstateT"]
-        dstateT[0] = dpred @ self.W_out
-        dout = ws["zeros_out"]
+        dstateT = ws.dstateT
+        dstateT.fill(0)
+        np.matmul(dpred, self.W_out, out=dstateT[0])
+        dout = ws.no_dout  # the head reads the final state only
         for layer in range(self.num_layers - 1, -1, -1):
-            dx = ws["dx"][layer]
+            dx = ws.dx[layer - 1] if layer > 0 else ws.no_dx
             k.backward(
-                inputs[layer], *self.layers[layer], act, ws["states"][layer], ws["gates"][layer],
-                dout, dstateT, dx, ws["dstate0"], *self.layer_grads[layer],
+                inputs[layer], *self.layers[layer], act, ws.states[layer], ws.gates[layer],
+                dout, dstateT, dx, ws.dstate0, *self.layer_grads[layer], ws.work,
             )
             if layer > 0:
-                dstateT = ws["zeros_state"]  # lower layers' final states feed nothing
-                dout = dx * masks[layer - 1] if masks else dx
+                dstateT = ws.state0  # zeros: lower layers' final states feed nothing
+                dout = np.multiply(dx, masks[layer - 1], out=dx) if masks else dx
         return value

@@ -5,6 +5,9 @@ optimizer step is a handful of vectorised NumPy operations over the whole model.
 """
 
 import numpy as np
+from numba import njit
+
+from .. import _config
 
 
 def clip_grad_norm(grad, max_norm):
@@ -62,19 +65,31 @@ class Adam(SGD):
         self.t = 0
 
     def step(self, params, grad):
-        if self.decoupled:
-            if self.weight_decay:
-                params *= 1.0 - self.learning_rate * self.weight_decay
-        else:
-            grad = self._decayed(params, grad)
         self.t += 1
-        self.m *= self.beta1
-        self.m += (1.0 - self.beta1) * grad
-        self.v *= self.beta2
-        self.v += (1.0 - self.beta2) * grad * grad
-        # torch.optim.Adam's form, eps outside the bias-corrected root
-        denom = np.sqrt(self.v) / np.sqrt(1.0 - self.beta2**self.t) + self.eps
-        params -= (self.learning_rate / (1.0 - self.beta1**self.t)) * self.m / denom
+        lr, wd = self.learning_rate, self.weight_decay
+        # One compiled pass over the flat vectors (the NumPy form took ~10
+        # temporaries per step, ~2 % of a small training step).
+        _adam_step(
+            params, grad, self.m, self.v, lr, wd if self.decoupled else 0.0, 0.0 if self.decoupled else wd,
+            self.beta1, self.beta2, self.eps, 1.0 - self.beta1**self.t, np.sqrt(1.0 - self.beta2**self.t),
+        )
+
+
+@njit(**_config.JIT)
+def _adam_step(params, grad, m, v, lr, decoupled_decay, l2, beta1, beta2, eps, bias1, bias2_sqrt):
+    """Adam / AdamW update in place, in the parameters' dtype (torch.optim.Adam's form:
+    ``eps`` outside the bias-corrected root)."""
+    one = params.dtype.type(1.0)
+    shrink = params.dtype.type(1.0 - lr * decoupled_decay)
+    l2_, b1, b2, eps_ = params.dtype.type(l2), params.dtype.type(beta1), params.dtype.type(beta2), params.dtype.type(eps)
+    step = params.dtype.type(lr / bias1)
+    inv_b2 = params.dtype.type(1.0 / bias2_sqrt)
+    for k in range(params.size):
+        p = params[k]
+        g = grad[k] + l2_ * p
+        m[k] = b1 * m[k] + (one - b1) * g
+        v[k] = b2 * v[k] + (one - b2) * g * g
+        params[k] = p * shrink - step * m[k] / (np.sqrt(v[k]) * inv_b2 + eps_)
 
 
 def _adamw(params, learning_rate, weight_decay=0.0):

@@ -111,6 +111,19 @@ def run_epochs(
     -------
     history : TrainingHistory
     """
+    try:
+        return _run_epochs(
+            network, history, train, loss, n_epochs, batch_size, rng, validation, quantiles, clip_norm, dropout,
+            n_iter_no_change, tol, verbose,
+        )
+    finally:
+        network.release_workspaces()  # the step buffers can be large; rebuilt on the next fit
+
+
+def _run_epochs(
+    network, history, train, loss, n_epochs, batch_size, rng, validation, quantiles, clip_norm, dropout,
+    n_iter_no_change, tol, verbose,
+):
     from tqdm.auto import tqdm
 
     n_samples, n_targets = train.n_samples, train.n_targets
