@@ -67,3 +67,9 @@ def test_readme_main_job_neural_models_beat_seasonal_naive(capsys):
     mase = {name: float(rows[name][column]) for name in ("LSTM", "GRU", "RNN", "SeasonalNaive", "AutoARIMA", "ETS")}
     for name in ("LSTM", "GRU", "RNN"):
         assert mase[name] < mase["SeasonalNaive"], mase
+
+
+def test_bench_prints_a_speed_table(capsys):
+    assert main(["bench", "--workloads", "W1", "--cells", "gru", "--no-torch", "--budget", "0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "| W1 | gru | train |" in out and "% sgemm peak" in out

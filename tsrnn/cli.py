@@ -6,6 +6,7 @@ Examples
 ``tsrnn backtest --csv sales.csv --time-col date --value-col units --id-col store``
 ``tsrnn datasets``
 ``tsrnn warmup``
+``tsrnn bench --workloads W1 --cells lstm``
 """
 
 import argparse
@@ -187,6 +188,8 @@ def build_parser():
     p = sub.add_parser("datasets", help="list the bundled datasets")
     p.set_defaults(func=cmd_datasets)
 
+    sub.add_parser("bench", help="speed of the kernels vs PyTorch and the sgemm peak (`tsrnn bench --help`)")
+
     p = sub.add_parser("warmup", help="compile all kernels ahead of time (cached on disk)")
     p.add_argument("--dtypes", default="float32", help="comma-separated: float32,float64")
     p.set_defaults(func=cmd_warmup)
@@ -195,6 +198,11 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of the ``tsrnn`` command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:  # the speed benchmark has its own options (see tsrnn.bench)
+        from .bench import build_parser as bench_parser, run_from_args
+
+        return run_from_args(bench_parser().parse_args(argv[1:]), " ".join(["tsrnn", *argv]))
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
