@@ -492,7 +492,7 @@ def write_markdown(path, report, marker="bench"):
     if start in text and end in text:
         head, rest = text.split(start, 1)
         tail = rest.split(end, 1)[1].lstrip("\n")
-        text = head + block + tail
+        text = head + block + ("\n" + tail if tail else "")
     else:
         text = (text + "\n" if text else "# Speed results\n\n") + block
     with open(path, "w") as f:
@@ -529,9 +529,14 @@ def run_from_args(args, command=None):
 
     if args.profile:
         cells = [c for c in args.cells.split(",") if c]
+        parts = []
         for workload in [w for w in args.workloads.split(",") if w]:
             for cell in cells:
-                print(format_profile(profile(cell, workload, args.threads)), flush=True)
+                parts.append(format_profile(profile(cell, workload, args.threads)))
+                print(parts[-1], flush=True)
+        if args.output:
+            head = f"Command: `{command}`\n\n" if command else ""
+            write_markdown(args.output, head + "\n".join(parts) + "\n", marker="profile")
         return 0
 
     busy = [multiprocessing.Process(target=_busy_loop, daemon=True) for _ in range(args.busy)]

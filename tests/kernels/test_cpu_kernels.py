@@ -317,6 +317,20 @@ def test_numba_flags_come_from_config():
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_one_compiled_function_with_one_signature_per_dtype(cell):
+    """Each cell compiles ONE function (its three kernels are wrappers over it) once per
+    dtype: arrays of another layout or integer literals would add silent recompiles."""
+    import importlib
+
+    from tsrnn.kernels.warmup import warmup
+
+    warmup([cell], dtypes=("float32", "float64"))
+    compiled = getattr(importlib.import_module(f"tsrnn.kernels.{cell}"), f"_{cell}")
+    dtypes = [next(str(arg.dtype) for arg in sig if hasattr(arg, "dtype")) for sig in compiled.signatures]
+    assert sorted(dtypes) == ["float32", "float64"]
+
+
 def _run_python(code):
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=dict(os.environ))
     assert result.returncode == 0, result.stderr
