@@ -20,22 +20,51 @@ import numpy as np
 
 DEFAULTS_NOTE = """## The defaults and why
 
-- `base_forecast='seasonal_naive'`: the network forecasts the residual over the seasonal
-  naive forecast of its own window and reads that window relative to its last value. Trends
-  and level shifts then never push inputs outside the range seen in training, and an
-  untrained network already equals the seasonal naive forecast. Before this default,
-  LSTM/GRU/RNN scored MASE 1.9-2.1 on the AirPassengers backtest (SeasonalNaive 1.2);
-  with it, 0.72-0.75, and every tsrnn cell beats SeasonalNaive and ETS on the suite mean.
-- `input_size = 2 * max(season_length, horizon)`: at least two seasons, so the base and the
-  seasonal shape are both in the window.
-- `scaler='standard'` per series (robust and none are options); `transform=None` (a log
-  transform helped GRU on the AirPassengers hold-out, 0.46, but raised the suite mean from
-  0.85 to 0.98, so it is an option, not a default).
-- Early stopping on the most recent 10 % of windows (the horizon-1 windows before them are
-  dropped so no training target is a validation target), patience 10, best weights restored;
-  Adam, learning rate 1e-3, hidden 64, one layer. Learning rates 3e-3 and 1e-2, hidden 32
-  and 3-model ensembles (`n_models=3`) were tried on the suite with 2 seeds: all within
-  +-0.05 mean MASE of these defaults, inside the seed spread, so the cheaper setting stays.
+The forecast is the sum of three stages, each fitted to what the previous one leaves:
+
+- `base_forecast='seasonal_naive'`: the seasonal naive forecast of each window; the window
+  is read relative to its last value, so trends and level shifts never push inputs outside
+  the range seen in training. Before it, LSTM/GRU/RNN scored MASE 1.9-2.1 on the
+  AirPassengers backtest (SeasonalNaive 1.2); with it, 0.72-0.77.
+- `linear_base='auto'`: a ridge regression (penalty by generalised cross-validation) from
+  the window to the residuals over the base, fitted in closed form before the network.
+  'auto' fits it on the window alone ('changes') and with the scaled last value
+  ('levels', which lets stationary series revert to their mean but extrapolates the level
+  of trending ones) and keeps the one with the lower error on the validation windows.
+  Small series do not give a network enough windows to learn a trend or a mean reversion
+  reliably; the linear stage carries them and the network learns the rest.
+- The network (LSTM/GRU/RNN, hidden 64, one layer, Adam at 1e-3) trains on what is left,
+  with early stopping on the most recent 10 % of each series' windows (the horizon-1
+  windows before them are dropped, so no training target is a validation target),
+  patience 10, best weights restored.
+- `input_size = 2 * max(season_length, horizon)`, `scaler='standard'` per series,
+  `transform=None`, `n_models=1`.
+
+What was measured on the way (suite mean MASE over the datasets, seeds 0 and 1, 3 windows;
+GRU / LSTM; the AirPassengers hold-out is the last 12 months, target <= 0.5):
+
+| variant | suite GRU | suite LSTM | AirPassengers hold-out |
+| --- | --- | --- | --- |
+| seasonal naive base only (the previous default) | 0.849 | 0.870 | 0.72 / 0.72 |
+| + log transform of positive series (`transform='auto'`) | 0.980 | 0.960 | 0.68 / 0.69 |
+| + the scaled level as a second input channel | 1.023 | 1.097 | 0.51 / 0.59 |
+| input_size of 3 seasons | 0.878 | 0.931 | 0.69 / 0.75 |
+| 3-seed ensemble (`n_models=3`) | 0.844 | 0.876 | 0.75 / 0.70 |
+| base plus the window's drift (seasonal random walk with drift) | 0.922 | 0.985 | 0.45 / 0.43 |
+| linear stage 'changes' | 0.827 | 0.829 | 0.40 / 0.39 |
+| linear stage 'levels' | 0.847 | 0.825 | 0.52 / 0.52 |
+| linear stage 'auto' (the default) | 0.759 | 0.747 | 0.40 / 0.39 |
+| linear stage 'changes' alone, no network | 0.879 | | 0.40 |
+
+- The level channel and 'levels' help the stationary series (sunspots 0.87 -> 0.51) and
+  wreck the trending macro panel (1.2 -> 1.7-2.5): hence the choice on validation windows.
+- The drift base won the AirPassengers hold-out but lost co2 and elnino: the window's own
+  drift estimate is noisy where a learned average drift is not; the linear stage learns
+  how much of the window's drift to trust.
+- The network still matters: the linear stage alone scores 0.879; with the GRU on top 0.827.
+- Also tried on the AirPassengers hold-out only: refitting on all windows for the
+  early-stopped number of epochs (0.74 / 0.72, no gain), scaling each window by its level
+  (0.69 / 0.79).
 """
 
 

@@ -541,3 +541,74 @@ def test_ensemble_averages_members_with_distinct_seeds(air):
     np.testing.assert_array_equal(ensemble.predict(), tiny(horizon=3, input_size=12, n_models=3).fit(air).predict())
     single = tiny(horizon=3, input_size=12, n_models=1)
     assert single.fit(air).regressor_.random_state == 0  # one model keeps random_state as given
+
+
+# ---------------------------------------------------------------- linear stage
+
+
+@pytest.mark.parametrize("base_forecast", ["seasonal_naive", None])
+def test_linear_stage_is_fitted_on_the_windows_the_network_reads(base_forecast):
+    y = monthly(seasonal(90))
+    model = tiny(horizon=6, input_size=12, base_forecast=base_forecast, linear_base=None, dtype="float64")
+    train, _ = model._training_windows(to_panel(y))
+    idx = np.arange(train.n_samples)
+    X, residuals = train.batch(idx)
+    window, last, y_linear = train.linear_inputs(idx)
+    np.testing.assert_array_equal(window, X[:12, :, 0].T)  # what the network reads
+    np.testing.assert_array_equal(last, train.target[train.starts + 11])
+    np.testing.assert_array_equal(y_linear, residuals)
+
+    from tsrnn.forecasting.linear import LinearBase
+
+    train.linear_base = LinearBase(use_level=True).fit(window, last, y_linear)
+    _, left = train.batch(idx)  # the network trains on what the linear stage leaves
+    np.testing.assert_allclose(left, residuals - train.linear_base.predict(window, last), rtol=0, atol=1e-12)
+
+
+def test_forecast_is_base_plus_linear_stage_plus_network(air):
+    model = tiny(horizon=12, dtype="float64", linear_base="levels").fit(air)
+    network = model.regressor_.network_
+    network.W_out[:] = 0.0
+    network.b_out[:] = 0.0  # the network now adds nothing
+    forecast = model.predict().to_numpy()
+    z = (air.to_numpy()[-24:] - model.scale_loc_[0]) / model.scale_scale_[0]
+    linear = model.linear_base_.predict((z - z[-1])[None, :], z[-1:])[0]
+    expected = (z[-12:] + linear) * model.scale_scale_[0] + model.scale_loc_[0]  # seasonal naive + linear
+    np.testing.assert_allclose(forecast, expected, rtol=1e-10)
+
+
+def test_auto_linear_stage_reads_the_level_only_where_it_helps():
+    """'auto' keeps the level for a mean-reverting series and drops it for a trending one."""
+    rng = np.random.default_rng(0)
+    ar = np.zeros(600)
+    for t in range(1, 600):
+        ar[t] = 0.6 * ar[t - 1] + rng.normal()
+    trend = 0.5 * np.arange(600.0) + rng.normal(0, 1, 600)
+    chosen = {}
+    for name, values in [("ar", ar), ("trend", trend)]:
+        model = tiny(horizon=4, input_size=8, base_forecast="naive", max_epochs=1).fit(pd.Series(values))
+        chosen[name] = model.linear_base_.use_level
+        assert set(model.linear_base_.validation_mse_) == {"changes", "levels"}
+    assert chosen == {"ar": True, "trend": False}
+
+
+def test_linear_stage_alone_extrapolates_a_short_trending_seasonal_series():
+    t = np.arange(72.0)
+    y = monthly(3 * t + 20 * np.sin(2 * np.pi * t / 12) + 100)
+    model = tiny(horizon=12, input_size=24, linear_base="changes", dtype="float64").fit(y[:60])
+    z = (y.to_numpy()[36:60] - model.scale_loc_[0]) / model.scale_scale_[0]
+    linear = model.linear_base_.predict((z - z[-1])[None, :], z[-1:])[0]
+    forecast = (z[-12:] + linear) * model.scale_scale_[0] + model.scale_loc_[0]
+    # seasonal naive misses a year of trend (36); the linear stage recovers it
+    assert np.abs(forecast - y.to_numpy()[60:]).max() < 1.0
+
+
+def test_linear_stage_without_validation_reads_changes_only(air):
+    model = tiny(horizon=12, early_stopping=False).fit(air)
+    assert model.linear_base_.use_level is False and model.linear_base_.validation_mse_ is None
+    assert tiny(horizon=12, linear_base=None).fit(air).linear_base_ is None
+
+
+def test_bad_linear_base_is_named():
+    with pytest.raises(ValueError, match="linear_base"):
+        tiny(linear_base="quadratic").fit(monthly(seasonal(60)))

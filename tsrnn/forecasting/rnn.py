@@ -14,6 +14,7 @@ from ..nn import LOSSES
 from ..nn.training import point_prediction, quantile_predictions
 from ._panel import default_season_length
 from .base import ALIAS, BaseForecaster
+from .linear import fit_linear_base
 from .windows import SeriesWindows, base_offsets, hide_future, relative_to_last, window_starts
 
 
@@ -95,6 +96,12 @@ class RNNForecaster(BaseForecaster):
     fed back as input ``h`` times (``strategy='recursive'``). Each series is
     scaled by its own location and scale, learned in ``fit`` and inverted on output.
 
+    The forecast is the sum of three stages: a naive base forecast from the
+    window (``base_forecast``), a ridge regression from the window to what the
+    base misses (``linear_base``, fitted in closed form first), and the network,
+    trained on what is left. On short series the first two carry the trend and
+    the seasonality; the network adds what is nonlinear or shared across series.
+
     Parameters
     ----------
     cell : {'lstm', 'gru', 'rnn'}, default='lstm'
@@ -120,6 +127,16 @@ class RNNForecaster(BaseForecaster):
         shifts then never push inputs outside the range seen in training, and an
         untrained network already equals the base forecast. None forecasts the
         scaled values themselves.
+    linear_base : {'auto', 'changes', 'levels'} or None, default='auto'
+        A ridge regression from each window to its targets is fitted first (in
+        closed form, penalty by generalised cross-validation) and the network
+        learns what it leaves; the forecast is their sum. 'changes' reads the
+        window as the network does (relative to its last value with a base
+        forecast); 'levels' also reads the scaled last value, which lets
+        mean-reverting series return to their mean but extrapolates the level of a
+        trending one; 'auto' fits both and keeps the one with the lower error on
+        the validation windows ('changes' without early stopping). None: the
+        network alone.
     transform : {'log', 'auto'} or None, default=None
         Model the logarithm of the series (a multiplicative trend and season become
         additive); 'auto' takes logs when every value is positive.
@@ -157,6 +174,9 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
         The first of them.
     input_size_, season_length_ : int
         Resolved window length and seasonal period.
+    linear_base_ : LinearBase or None
+        The fitted linear stage: ``use_level`` says which kind 'auto' chose,
+        ``validation_mse_`` the errors it compared, ``ridge_`` the regression.
     future_steps_ : int
         Steps after the forecast origin whose known features (calendar terms,
         known covariates) the network reads: 0, or the steps each sample predicts.
@@ -186,6 +206,7 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
         "strategy": [StrOptions({"direct", "recursive"})],
         "scaler": [StrOptions(SCALERS)],
         "base_forecast": [StrOptions({"seasonal_naive", "naive"}), NONE],
+        "linear_base": [StrOptions({"auto", "changes", "levels"}), NONE],
         "transform": [StrOptions({"log", "auto"}), NONE],
         "n_models": [Interval(Integral, 1, None, closed="left")],
         "calendar_features": [BOOLEAN],
@@ -213,6 +234,7 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
         strategy="direct",
         scaler="standard",
         base_forecast="seasonal_naive",
+        linear_base="auto",
         transform=None,
         n_models=1,
         calendar_features=False,
@@ -284,6 +306,12 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
 
     def _fit_panel(self, panel):
         train, validation = self._training_windows(panel)
+        self.linear_base_ = None
+        if self.linear_base is not None:
+            self.linear_base_ = fit_linear_base(self.linear_base, train, validation)
+            train.linear_base = self.linear_base_
+            if validation is not None:
+                validation.linear_base = self.linear_base_
         if self.n_models == 1:
             seeds = [self.random_state]
         else:  # distinct, reproducible seeds for the members
@@ -452,8 +480,8 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
         return None if self.quantiles is None else np.sort(np.asarray(self.quantiles, dtype=float))
 
     def _predict_windows(self, hist, futr):
-        """Scaled forecasts (head outputs plus any base forecast) for windows
-        ``hist (n, T, D)`` followed by ``futr (n, future_steps_, D)``."""
+        """Scaled forecasts (head outputs plus the linear stage and the base forecast)
+        for windows ``hist (n, T, D)`` followed by ``futr (n, future_steps_, D)``."""
         X = np.concatenate([hist, futr], axis=1).transpose(1, 0, 2)
         X = np.ascontiguousarray(X, dtype=self.regressor_.network_.dtype)
         if self.base_offsets_ is not None:
@@ -462,9 +490,13 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
             hide_future(X, self.input_size_, np.arange(self._n_past()), self._n_past())
         # the ensemble forecast: the members' outputs (quantiles too) averaged
         out = np.mean([r.network_.predict(X).astype(np.float64) for r in self.regressors_], axis=0)
-        if self.base_offsets_ is None:
-            return out
-        base = hist[:, self.input_size_ + self.base_offsets_, 0]  # (n, steps)
+        target = hist[:, : self.input_size_, 0].astype(np.float64)
+        base = np.zeros((len(target), self._output_steps()))
+        if self.linear_base_ is not None:
+            last = target[:, -1]
+            base += self.linear_base_.predict(target - last[:, None] if self.base_offsets_ is not None else target, last)
+        if self.base_offsets_ is not None:
+            base += hist[:, self.input_size_ + self.base_offsets_, 0]
         return out + np.repeat(base, out.shape[1] // base.shape[1], axis=1)  # quantiles fastest
 
     def _predict_recursive(self, hist, futr, h):

@@ -45,6 +45,10 @@ class SeriesWindows:
         ``target[o + k] - target[o + base_offsets[k]]`` (``o`` the origin row,
         offsets negative), and the window's target column is shifted so its
         last observed value is 0. See :func:`base_offsets`.
+    linear_base : LinearBase or None, default=None
+        A fitted linear stage (:mod:`tsrnn.forecasting.linear`); its forecast from
+        each window is subtracted from the targets too. Settable after construction
+        (it is fitted on these windows).
 
     Attributes
     ----------
@@ -57,7 +61,7 @@ class SeriesWindows:
 
     def __init__(
         self, features, target, starts, input_size, horizon, future_steps=0, past_columns=(0,), flag_column=None,
-        base_offsets=None,
+        base_offsets=None, linear_base=None,
     ):
         if future_steps and flag_column is None:
             raise ValueError("future_steps > 0 needs a flag_column marking the future steps.")
@@ -70,20 +74,52 @@ class SeriesWindows:
         self.past_columns = np.asarray(past_columns, dtype=np.int64)
         self.flag_column = flag_column
         self.base_offsets = base_offsets
+        self.linear_base = linear_base
         self.n_samples, self.n_targets, self.n_features = self.starts.size, horizon, features.shape[1]
 
     def batch(self, idx):
         """Inputs ``X (window, b, n_features)`` (time-major, a fresh copy) and targets ``y (b, horizon)``."""
         starts = self.starts[idx]
-        origins = starts + self.input_size
         X = np.ascontiguousarray(self.views[starts].transpose(2, 0, 1))
-        y = self.target_views[origins]
         if self.base_offsets is not None:
             relative_to_last(X, self.input_size)
-            y = y - self.target[origins[:, None] + self.base_offsets]
+        y = self._residuals(starts)
+        if self.linear_base is not None:
+            y = y - self.linear_base.predict(*self._window(starts))
         if self.future_steps:
             hide_future(X, self.input_size, self.past_columns, self.flag_column)
         return X, y
+
+    def _residuals(self, starts):
+        """Targets of the samples starting at ``starts``, minus their base forecast (if any)."""
+        origins = starts + self.input_size
+        y = self.target_views[origins]
+        if self.base_offsets is not None:
+            y = y - self.target[origins[:, None] + self.base_offsets]
+        return y
+
+    def linear_inputs(self, idx):
+        """What the linear stage is fitted on, for samples ``idx``, in float64.
+
+        Returns
+        -------
+        window : ndarray of shape (n, input_size)
+            The target column as the network reads it (relative to its last value
+            when there is a base forecast).
+        last : ndarray of shape (n,)
+            The scaled last observed value.
+        y : ndarray of shape (n, horizon)
+            The targets minus the base forecast, before any linear stage.
+        """
+        starts = self.starts[idx]
+        return (*self._window(starts), self._residuals(starts))
+
+    def _window(self, starts):
+        window = self.target[starts[:, None] + np.arange(self.input_size)]
+        last = window[:, -1].copy()
+        if self.base_offsets is not None:
+            window -= last[:, None]
+        return window, last
 
 
 def base_offsets(horizon, season_length):
