@@ -59,14 +59,15 @@ def test_bad_input_gives_one_line_error(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_readme_main_job_neural_models_beat_seasonal_naive(capsys):
-    """The README's main job, end to end: every tsrnn model beats the seasonal naive baseline."""
+def test_readme_main_job_neural_models_beat_the_baselines(capsys):
+    """The README's main job, end to end: every tsrnn model beats SeasonalNaive, ETS and AutoARIMA
+    (MASE ~0.55 against 0.86-1.21 when this was written)."""
     assert main(["compare", "--dataset", "airpassengers", "--horizon", "12", "--quiet"]) == 0
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line.split()}
     column = 1 + rows["mase"].index("mase")  # the header line starts with the metric names
     mase = {name: float(rows[name][column]) for name in ("LSTM", "GRU", "RNN", "SeasonalNaive", "AutoARIMA", "ETS")}
     for name in ("LSTM", "GRU", "RNN"):
-        assert mase[name] < mase["SeasonalNaive"], mase
+        assert mase[name] < min(mase["SeasonalNaive"], mase["ETS"], mase["AutoARIMA"]), mase
 
 
 def test_bench_prints_a_speed_table(capsys):

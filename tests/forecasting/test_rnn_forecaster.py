@@ -612,3 +612,13 @@ def test_linear_stage_without_validation_reads_changes_only(air):
 def test_bad_linear_base_is_named():
     with pytest.raises(ValueError, match="linear_base"):
         tiny(linear_base="quadratic").fit(monthly(seasonal(60)))
+
+
+def test_default_lstm_meets_the_airpassengers_holdout_target(air):
+    """Issue 6's target: the default LSTM, trained on all but the last 12 months, MASE <= 0.5
+    (0.39 for seeds 0-2 when written; ETS 0.44, AutoARIMA 0.61)."""
+    train, test = air[:-12], air[-12:].to_numpy()
+    forecast = RNNForecaster(horizon=12, random_state=0).fit(train).predict().to_numpy()
+    history = train.to_numpy()
+    mase = np.abs(forecast - test).mean() / np.abs(history[12:] - history[:-12]).mean()
+    assert mase <= 0.5, mase
