@@ -39,6 +39,10 @@ _PARAMS_DOC = """
         :meth:`predict_quantiles`. :meth:`predict` then returns the one nearest 0.5.
     optimizer : {'sgd', 'momentum', 'adam', 'adamw'}, default='adam'
     learning_rate : float, default=1e-3
+    lr_schedule : {'constant', 'plateau'}, default='constant'
+        'plateau' halves the learning rate after ``max(1, n_iter_no_change // 2)``
+        epochs without improvement of the monitored loss (the validation loss
+        with early stopping), so training settles before early stopping ends it.
     weight_decay : float, default=0.0
         Decoupled weight decay for 'adamw', an L2 penalty added to the gradient otherwise.
     batch_size : int, default=64
@@ -140,6 +144,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         "quantiles": [QUANTILES, NONE],
         "optimizer": [StrOptions(OPTIMIZERS)],
         "learning_rate": [Interval(Real, 0.0, None, closed="neither")],
+        "lr_schedule": [StrOptions({"constant", "plateau"})],
         "weight_decay": [Interval(Real, 0.0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -168,6 +173,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         quantiles=None,
         optimizer="adam",
         learning_rate=1e-3,
+        lr_schedule="constant",
         weight_decay=0.0,
         batch_size=64,
         max_epochs=200,
@@ -278,6 +284,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             clip_norm=self.clip_norm,
             dropout=self.dropout,
             n_iter_no_change=self.n_iter_no_change,
+            lr_schedule=self.lr_schedule,
             tol=self.tol,
             verbose=self.verbose,
         )
@@ -454,6 +461,7 @@ class LSTMRegressor(RNNRegressor):
         quantiles=None,
         optimizer="adam",
         learning_rate=1e-3,
+        lr_schedule="constant",
         weight_decay=0.0,
         batch_size=64,
         max_epochs=200,

@@ -156,8 +156,8 @@ class RNNForecaster(BaseForecaster):
         Train with the pinball loss on these probabilities (``loss`` is then
         ignored); the forecast gets one column per quantile, and the point forecast
         is the quantile nearest 0.5.
-    hidden_size, num_layers, dropout, loss, optimizer, learning_rate, batch_size, max_epochs, \
-clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, verbose
+    hidden_size, num_layers, dropout, loss, optimizer, learning_rate, lr_schedule, batch_size, \
+max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, verbose
         As in :class:`tsrnn.RNNRegressor`. ``loss`` is one of {'mse', 'mae', 'huber'}.
         The validation samples are the latest ``validation_fraction`` of each
         series' windows; training windows whose targets overlap theirs are left out.
@@ -216,7 +216,8 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
         **{
             name: RNNRegressor._parameter_constraints[name]
             for name in (
-                "hidden_size", "num_layers", "dropout", "optimizer", "learning_rate", "batch_size", "max_epochs",
+                "hidden_size", "num_layers", "dropout", "optimizer", "learning_rate", "lr_schedule", "batch_size",
+                "max_epochs",
                 "clip_norm", "early_stopping", "validation_fraction", "n_iter_no_change", "dtype", "random_state",
                 "verbose",
             )
@@ -246,6 +247,7 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
         loss="mse",
         optimizer="adam",
         learning_rate=1e-3,
+        lr_schedule="constant",
         batch_size=64,
         max_epochs=200,
         clip_norm=1.0,
@@ -406,6 +408,7 @@ clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, 
             quantiles=self.quantiles,
             optimizer=self.optimizer,
             learning_rate=self.learning_rate,
+            lr_schedule=self.lr_schedule,
             batch_size=self.batch_size,
             max_epochs=self.max_epochs,
             clip_norm=self.clip_norm,

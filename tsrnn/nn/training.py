@@ -41,6 +41,7 @@ class TrainingHistory:
     best_loss: float = np.inf
     best_params: np.ndarray = None
     n_no_improvement: int = 0
+    n_since_lr_change: int = 0
     n_iter: int = 0
 
 
@@ -86,6 +87,7 @@ def run_epochs(
     n_iter_no_change=10,
     tol=1e-4,
     verbose=0,
+    lr_schedule="constant",
 ):
     """Train ``network`` for up to ``n_epochs`` passes over ``(X, y)``.
 
@@ -106,6 +108,10 @@ def run_epochs(
         epochs without a validation-loss improvement larger than ``tol`` and the
         best weights are restored; otherwise the training loss plays that role
         and the final weights are kept.
+    lr_schedule : {'constant', 'plateau'}, default='constant'
+        'plateau' halves the optimizer's learning rate after
+        ``max(1, n_iter_no_change // 2)`` epochs without improvement (counted
+        afresh after each halving).
 
     Returns
     -------
@@ -114,7 +120,7 @@ def run_epochs(
     try:
         return _run_epochs(
             network, history, train, loss, n_epochs, batch_size, rng, validation, quantiles, clip_norm, dropout,
-            n_iter_no_change, tol, verbose,
+            n_iter_no_change, tol, verbose, lr_schedule,
         )
     finally:
         network.release_workspaces()  # the step buffers can be large; rebuilt on the next fit
@@ -122,7 +128,7 @@ def run_epochs(
 
 def _run_epochs(
     network, history, train, loss, n_epochs, batch_size, rng, validation, quantiles, clip_norm, dropout,
-    n_iter_no_change, tol, verbose,
+    n_iter_no_change, tol, verbose, lr_schedule,
 ):
     from tqdm.auto import tqdm
 
@@ -156,9 +162,13 @@ def _run_epochs(
         if verbose:
             epochs.set_postfix(loss=f"{epoch_loss:.4g}", **({"val": f"{monitored:.4g}"} if early_stopping else {}))
         if monitored < history.best_loss - tol:
-            history.n_no_improvement = 0
+            history.n_no_improvement = history.n_since_lr_change = 0
         else:
             history.n_no_improvement += 1
+            history.n_since_lr_change += 1
+            if lr_schedule == "plateau" and history.n_since_lr_change >= max(1, n_iter_no_change // 2):
+                history.optimizer.learning_rate *= 0.5
+                history.n_since_lr_change = 0
         if monitored < history.best_loss:
             history.best_loss = monitored
             history.best_params = network.params.copy()
