@@ -622,3 +622,15 @@ def test_default_lstm_meets_the_airpassengers_holdout_target(air):
     history = train.to_numpy()
     mase = np.abs(forecast - test).mean() / np.abs(history[12:] - history[:-12]).mean()
     assert mase <= 0.5, mase
+
+
+@pytest.mark.parametrize("n", [5, 7])
+def test_linear_stage_fits_a_single_training_window(n):
+    """The shortest series a model accepts leaves one training window: no cross-validation warning."""
+    import warnings
+
+    y = pd.Series(np.arange(n, dtype=float) + 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = tiny(horizon=2, input_size=3, base_forecast="naive").fit(y)
+    assert np.isfinite(model.predict().to_numpy()).all()

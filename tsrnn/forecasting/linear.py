@@ -10,7 +10,7 @@ Lai et al. 2018, fitted before rather than with the network).
 """
 
 import numpy as np
-from sklearn.linear_model import RidgeCV
+from sklearn.linear_model import Ridge, RidgeCV
 
 # Ridge penalties tried by generalised cross-validation; features and targets are
 # in scaled units, so one grid serves every series.
@@ -30,7 +30,7 @@ class LinearBase:
 
     Attributes
     ----------
-    ridge_ : sklearn.linear_model.RidgeCV
+    ridge_ : sklearn.linear_model.RidgeCV or Ridge
         The fitted regression (``alpha_`` chosen by generalised cross-validation).
     """
 
@@ -41,8 +41,12 @@ class LinearBase:
         return np.column_stack([window, last]) if self.use_level else window
 
     def fit(self, window, last, y):
-        """Fit on ``window (n, input_size)``, ``last (n,)`` and targets ``y (n, horizon)``."""
-        self.ridge_ = RidgeCV(alphas=ALPHAS).fit(self._features(window, last), y)
+        """Fit on ``window (n, input_size)``, ``last (n,)`` and targets ``y (n, horizon)``.
+
+        Cross-validation needs a few windows: with fewer than 3 the penalty is fixed at 1.
+        """
+        ridge = RidgeCV(alphas=ALPHAS) if len(window) >= 3 else Ridge(alpha=1.0)
+        self.ridge_ = ridge.fit(self._features(window, last), y)
         return self
 
     def predict(self, window, last):
