@@ -79,6 +79,26 @@ def _lstm_cell(g, bias, c_prev, h_new, c_new):
 
 
 @njit(**_config.JIT)
+def _lstm_cell_inference(g, bias, c_prev, h_new, c_new):
+    """:func:`_lstm_cell` without the backward cache: the output gate and tanh(c')
+    are used where they are computed, never stored."""
+    rows, H = h_new.shape
+    b_if, b_g, b_o = bias[: 2 * H], bias[2 * H : 3 * H], bias[3 * H :]
+    for b in range(rows):
+        g_if, g_i, g_f = g[b, : 2 * H], g[b, :H], g[b, H : 2 * H]
+        g_g, g_o = g[b, 2 * H : 3 * H], g[b, 3 * H : 4 * H]
+        cp, cn, hn = c_prev[b], c_new[b], h_new[b]
+        for k in range(2 * H):
+            g_if[k] = sigmoid(g_if[k] + b_if[k])
+        for j in range(H):
+            g_g[j] = tanh(g_g[j] + b_g[j])
+        for j in range(H):
+            c = g_f[j] * cp[j] + g_i[j] * g_g[j]
+            cn[j] = c
+            hn[j] = sigmoid(g_o[j] + b_o[j]) * tanh(c)
+
+
+@njit(**_config.JIT)
 def _lstm_forward_shard(x, state0, W_ih, W_ihT, W_cat, bias, out, stateT, g, h, c0, c1, hx, b0, b1):
     """Inference time loop for rows ``b0:b1``; scratch ``g (B, 5H)``, ``h``, ``c0``, ``c1 (B, H)``,
     ``hx (B, H+D)``.
@@ -95,9 +115,9 @@ def _lstm_forward_shard(x, state0, W_ih, W_ihT, W_cat, bias, out, stateT, g, h, 
         _gates_preact(x[t, b0:b1], h_prev, W_ihT, W_ih, W_cat, hx, g)
         h_new = out[t, b0:b1] if keep else h
         if t % 2 == 0:
-            _lstm_cell(g, bias, c0, h_new, c1)
+            _lstm_cell_inference(g, bias, c0, h_new, c1)
         else:
-            _lstm_cell(g, bias, c1, h_new, c0)
+            _lstm_cell_inference(g, bias, c1, h_new, c0)
         h_prev = h_new
     _copy2d(stateT[0, b0:b1], h_prev)
     _copy2d(stateT[1, b0:b1], c0 if T % 2 == 0 else c1)
