@@ -634,3 +634,49 @@ def test_linear_stage_fits_a_single_training_window(n):
         warnings.simplefilter("error")
         model = tiny(horizon=2, input_size=3, base_forecast="naive").fit(y)
     assert np.isfinite(model.predict().to_numpy()).all()
+
+
+# ---------------------------------------------------------------- auto
+
+
+def test_auto_keeps_the_candidate_with_the_best_backtest_score():
+    y = monthly(seasonal(96))
+    space = {"input_size": [12, 24], "learning_rate": [1e-3, 1e-2]}
+    model = RNNForecaster.auto(y, horizon=6, search_space=space, n_windows=2, **TINY)
+    results = model.cv_results_
+    assert len(results) == 4 and (results["status"] == "ok").all()
+    best = results.loc[results["score"].idxmin()]
+    assert model.best_params_ == {"input_size": int(best["input_size"]), "learning_rate": float(best["learning_rate"])}
+    assert model.input_size == model.best_params_["input_size"] and model.input_size_ == model.input_size
+    assert model.horizon == 6 and model.hidden_size == TINY["hidden_size"]  # the rest as given
+    assert model.predict().shape == (6,)
+    # the score is the backtest MASE of that candidate
+    from tsrnn.evaluation import evaluate
+
+    again = backtest(tiny(horizon=6, **model.best_params_), y, horizon=6, n_windows=2)
+    assert evaluate(again, y, metrics=("mase",))["mase"].iloc[0] == pytest.approx(best["score"], rel=1e-9)
+
+
+def test_auto_runs_the_first_candidate_then_respects_the_time_budget():
+    space = {"hidden_size": [8, 4], "input_size": [12, 24]}
+    model = RNNForecaster.auto(monthly(seasonal(96)), horizon=6, search_space=space, max_seconds=0, **TINY)
+    statuses = model.cv_results_["status"].tolist()
+    assert statuses[0] == "ok" and statuses[1:] == ["not run: out of time"] * 3
+    assert model.best_params_ == {"hidden_size": 8, "input_size": 12}  # the first values
+
+
+def test_auto_skips_candidates_the_series_is_too_short_for():
+    y = monthly(seasonal(60))
+    model = RNNForecaster.auto(y, horizon=6, search_space={"input_size": [12, 50]}, **TINY)
+    assert model.cv_results_["status"].str.startswith("failed").tolist() == [False, True]
+    assert model.best_params_ == {"input_size": 12}
+    with pytest.raises(ValueError, match="No candidate could be backtested"):
+        RNNForecaster.auto(y, horizon=6, search_space={"input_size": [50]}, **TINY)
+
+
+def test_auto_names_bad_arguments():
+    y = monthly(seasonal(60))
+    with pytest.raises(ValueError, match=r"does not have: \['hidden'\]"):
+        RNNForecaster.auto(y, horizon=6, search_space={"hidden": [8]})
+    with pytest.raises(ValueError, match="metric must be one of"):
+        RNNForecaster.auto(y, horizon=6, metric="accuracy")

@@ -271,6 +271,54 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
     def alias(self, value):
         self._alias = value
 
+    @classmethod
+    def auto(cls, y, X=None, *, search_space=None, n_windows=2, max_seconds=60.0, metric="mase", **params):
+        """Choose input_size, hidden_size and learning_rate by backtest, then fit on all of ``y``.
+
+        Every candidate is scored by a rolling-origin backtest (:func:`tsrnn.evaluation.backtest`,
+        ``n_windows`` windows of ``horizon`` steps at the end of the data, each model refitted
+        on the data before its window); the best is refitted on all of ``y``.
+
+        Parameters
+        ----------
+        y, X
+            As in :meth:`fit`.
+        search_space : dict of str to list or None, default=None
+            Values to try per parameter (the first value of every list is tried first).
+            None: ``input_size`` 2, 1 and 3 times ``max(season_length, horizon)``,
+            ``hidden_size`` as given and half of it, ``learning_rate`` as given and 3x:
+            12 candidates.
+        n_windows : int, default=2
+            Backtest windows per candidate.
+        max_seconds : float, default=60.0
+            Time budget: once spent, the remaining candidates are skipped (the first
+            candidate always runs). Marked "not run: out of time" in ``cv_results_``.
+        metric : str, default='mase'
+            Score to minimise, from ``tsrnn.evaluation.METRICS``.
+        **params
+            Every other parameter of the forecaster (``horizon``, ``cell``,
+            ``random_state``, ...).
+
+        Returns
+        -------
+        model : RNNForecaster
+            Fitted with the best candidate, with ``best_params_`` (dict) and
+            ``cv_results_`` (DataFrame: one row per candidate, its parameters,
+            ``score``, ``seconds`` and ``status``).
+
+        Examples
+        --------
+        >>> from tsrnn.datasets import load_airpassengers
+        >>> from tsrnn.forecasting import RNNForecaster
+        >>> model = RNNForecaster.auto(load_airpassengers(), horizon=12, max_epochs=5,
+        ...                            max_seconds=5, random_state=0)
+        >>> sorted(model.best_params_)
+        ['hidden_size', 'input_size', 'learning_rate']
+        """
+        from .search import search_forecaster
+
+        return search_forecaster(cls(**params), y, X, search_space, n_windows, max_seconds, metric)
+
     # -- feature layout ---------------------------------------------------------
     # Per-step columns: [target, past covariates | future flag, calendar, known covariates].
     # The block after "|" exists only when future_steps_ > 0; in future steps the
