@@ -217,9 +217,8 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
             name: RNNRegressor._parameter_constraints[name]
             for name in (
                 "hidden_size", "num_layers", "dropout", "optimizer", "learning_rate", "lr_schedule", "batch_size",
-                "max_epochs",
-                "clip_norm", "early_stopping", "validation_fraction", "n_iter_no_change", "dtype", "random_state",
-                "verbose",
+                "max_epochs", "clip_norm", "early_stopping", "validation_fraction", "n_iter_no_change", "dtype",
+                "random_state", "verbose",
             )
         },
         "loss": [StrOptions(set(LOSSES) - {"quantile"})],
