@@ -292,8 +292,8 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         max_seconds : float, default=60.0
             Time budget: once spent, the remaining candidates are skipped (the first
             candidate always runs). Marked "not run: out of time" in ``cv_results_``.
-        metric : str, default='mase'
-            Score to minimise, from ``tsrnn.evaluation.METRICS``.
+        metric : {'mase', 'smape', 'mae', 'rmse'}, default='mase'
+            Backtest error to minimise.
         **params
             Every other parameter of the forecaster (``horizon``, ``cell``,
             ``random_state``, ...).

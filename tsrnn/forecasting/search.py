@@ -9,6 +9,9 @@ from sklearn.model_selection import ParameterGrid
 
 from ._panel import default_season_length, to_panel
 
+# Point-forecast errors (lower is better) that auto() can minimise.
+ERROR_METRICS = ("mase", "smape", "mae", "rmse")
+
 
 def default_search_space(input_unit, hidden_size, learning_rate):
     """Window length in units of ``max(season_length, horizon)``, width and step size,
@@ -25,10 +28,10 @@ def search_forecaster(model, y, X=None, search_space=None, n_windows=2, max_seco
 
     See :meth:`RNNForecaster.auto`; ``model`` supplies every parameter not searched.
     """
-    from ..evaluation import METRICS, backtest, evaluate
+    from ..evaluation import backtest, evaluate
 
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {sorted(METRICS)}; got {metric!r}.")
+    if metric not in ERROR_METRICS:
+        raise ValueError(f"metric must be one of {list(ERROR_METRICS)}; got {metric!r}.")
     season_length = model.season_length or default_season_length(to_panel(y, X).freq)
     if search_space is None:
         unit = max(season_length, model.horizon)
