@@ -1,4 +1,6 @@
-"""Random recurrent problems shared by the kernel tests."""
+"""Random recurrent problems, and the comparison of their results, shared by the kernel tests."""
+
+import numpy as np
 
 from tsrnn.kernels import get_cell
 
@@ -28,3 +30,14 @@ def make_problem(cell, B, T, D, H, num_layers, rng):
     dout = rng.standard_normal((B, T, H))
     dstateT = rng.standard_normal((num_layers, S, B, H))
     return x, params, state0, dout, dstateT
+
+
+def assert_same_results(ours, theirs, **tol):
+    """Compare ``(out, stateT, dx, dstate0, grads)`` of two stacked forward/backward runs."""
+    *arrays, grads = ours
+    *their_arrays, their_grads = theirs
+    for a, b in zip(arrays, their_arrays, strict=True):
+        np.testing.assert_allclose(a, b, **tol)
+    for layer, their_layer in zip(grads, their_grads, strict=True):
+        for a, b in zip(layer, their_layer, strict=True):
+            np.testing.assert_allclose(a, b, **tol)

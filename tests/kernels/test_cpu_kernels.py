@@ -21,7 +21,7 @@ import tsrnn
 from tsrnn import _config
 from tsrnn.kernels import ACTIVATIONS, CELLS, get_cell, get_kernels, reference, work_size
 
-from ._helpers import make_problem
+from ._helpers import assert_same_results, make_problem
 
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 DTYPES = [np.float64, np.float32]
@@ -216,15 +216,8 @@ def test_network_matches_reference(cell, activation, num_layers, dtype, rng):
         params = [tuple(w.astype(dtype).astype(np.float64) for w in layer) for layer in params]
     out, stateT, cache = reference.forward(cell, x, params, state0, activation)
     dx, dstate0, grads = reference.backward(cell, params, cache, dout, dstateT, activation)
-    k_out, k_stateT, k_dx, k_dstate0, k_grads = kernel_network(cell, activation, x, params, state0, dout, dstateT, dtype)
-    tol = TOL[dtype]
-    np.testing.assert_allclose(k_out, out, **tol)
-    np.testing.assert_allclose(k_stateT, stateT, **tol)
-    np.testing.assert_allclose(k_dx, dx, **tol)
-    np.testing.assert_allclose(k_dstate0, dstate0, **tol)
-    for ours, theirs in zip(k_grads, grads):
-        for a, b in zip(ours, theirs):
-            np.testing.assert_allclose(a, b, **tol)
+    ours = kernel_network(cell, activation, x, params, state0, dout, dstateT, dtype)
+    assert_same_results(ours, (out, stateT, dx, dstate0, grads), **TOL[dtype])
 
 
 @pytest.mark.parametrize("cell,activation", CASES)

@@ -5,7 +5,7 @@ import pytest
 
 from tsrnn.kernels import reference
 
-from ._helpers import make_problem
+from ._helpers import assert_same_results, make_problem
 
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 
@@ -99,12 +99,5 @@ def test_reference_matches_torch(cell, activation, num_layers, rng):
     x, params, state0, dout, dstateT = make_problem(cell, B=5, T=6, D=3, H=4, num_layers=num_layers, rng=rng)
     out, stateT, cache = reference.forward(cell, x, params, state0, activation)
     dx, dstate0, grads = reference.backward(cell, params, cache, dout, dstateT, activation)
-    t_out, t_stateT, t_dx, t_dstate0, t_grads = torch_forward_backward(cell, activation, x, params, state0, dout, dstateT)
-    tol = dict(rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(out, t_out, **tol)
-    np.testing.assert_allclose(stateT, t_stateT, **tol)
-    np.testing.assert_allclose(dx, t_dx, **tol)
-    np.testing.assert_allclose(dstate0, t_dstate0, **tol)
-    for ours, theirs in zip(grads, t_grads):
-        for a, b in zip(ours, theirs):
-            np.testing.assert_allclose(a, b, **tol)
+    theirs = torch_forward_backward(cell, activation, x, params, state0, dout, dstateT)
+    assert_same_results((out, stateT, dx, dstate0, grads), theirs, rtol=1e-10, atol=1e-12)

@@ -5,7 +5,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="torch is the oracle for these tests; install the 'test' extra")
 
-from ._helpers import make_problem  # noqa: E402
+from ._helpers import assert_same_results, make_problem  # noqa: E402
 from .test_cpu_kernels import CASES, kernel_network  # noqa: E402
 
 NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -47,12 +47,6 @@ def test_network_matches_torch(cell, activation, num_layers, dtype, rng):
     x, params, state0, dout, dstateT = make_problem(cell, B=8, T=7, D=3, H=6, num_layers=num_layers, rng=rng)
     # Both sides start from the same dtype-rounded inputs.
     tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-11)
-    t_out, t_stateT, t_dx, t_dstate0, t_grads = torch_network(cell, activation, x, params, state0, dout, dstateT, dtype)
-    out, stateT, dx, dstate0, grads = kernel_network(cell, activation, x, params, state0, dout, dstateT, dtype)
-    np.testing.assert_allclose(out, t_out, **tol)
-    np.testing.assert_allclose(stateT, t_stateT, **tol)
-    np.testing.assert_allclose(dx, t_dx, **tol)
-    np.testing.assert_allclose(dstate0, t_dstate0, **tol)
-    for ours, theirs in zip(grads, t_grads):
-        for a, b in zip(ours, theirs):
-            np.testing.assert_allclose(a, b, **tol)
+    theirs = torch_network(cell, activation, x, params, state0, dout, dstateT, dtype)
+    ours = kernel_network(cell, activation, x, params, state0, dout, dstateT, dtype)
+    assert_same_results(ours, theirs, **tol)
