@@ -44,6 +44,15 @@ def lstm_work_size(kind, B, D, H, n_shards):
     return 6 * B * H + n_shards * (GH * D + GH * H + GH)
 
 
+@njit(inline="always", **_config.JIT)
+def _lstm_input_gates(g_if, b_if, g_g, b_g):
+    """i, f and g of one row in place (views indexed from 0, one loop per activation)."""
+    for k in range(g_if.size):
+        g_if[k] = sigmoid(g_if[k] + b_if[k])
+    for j in range(g_g.size):
+        g_g[j] = tanh(g_g[j] + b_g[j])
+
+
 @njit(**_config.JIT)
 def _lstm_cell(g, bias, c_prev, h_new, c_new):
     """Pointwise part of one step for a block of rows.
@@ -64,10 +73,7 @@ def _lstm_cell(g, bias, c_prev, h_new, c_new):
         g_if, g_i, g_f = g[b, : 2 * H], g[b, :H], g[b, H : 2 * H]
         g_g, g_o, g_c = g[b, 2 * H : 3 * H], g[b, 3 * H : 4 * H], g[b, 4 * H : 5 * H]
         cp, cn, hn = c_prev[b], c_new[b], h_new[b]
-        for k in range(2 * H):
-            g_if[k] = sigmoid(g_if[k] + b_if[k])
-        for j in range(H):
-            g_g[j] = tanh(g_g[j] + b_g[j])
+        _lstm_input_gates(g_if, b_if, g_g, b_g)
         for j in range(H):
             g_o[j] = sigmoid(g_o[j] + b_o[j])
         for j in range(H):
@@ -88,10 +94,7 @@ def _lstm_cell_inference(g, bias, c_prev, h_new, c_new):
         g_if, g_i, g_f = g[b, : 2 * H], g[b, :H], g[b, H : 2 * H]
         g_g, g_o = g[b, 2 * H : 3 * H], g[b, 3 * H : 4 * H]
         cp, cn, hn = c_prev[b], c_new[b], h_new[b]
-        for k in range(2 * H):
-            g_if[k] = sigmoid(g_if[k] + b_if[k])
-        for j in range(H):
-            g_g[j] = tanh(g_g[j] + b_g[j])
+        _lstm_input_gates(g_if, b_if, g_g, b_g)
         for j in range(H):
             c = g_f[j] * cp[j] + g_i[j] * g_g[j]
             cn[j] = c
