@@ -75,7 +75,7 @@ def fit_linear_base(kind, train, validation):
     window, last, y = train.linear_inputs(np.arange(train.n_samples))
     candidates = {"changes": [False], "levels": [True], "auto": [False, True]}[kind]
     if validation is None or len(candidates) == 1:
-        linear = LinearBase(use_level=candidates[0] if kind != "auto" else False).fit(window, last, y)
+        linear = LinearBase(use_level=candidates[0]).fit(window, last, y)
         linear.validation_mse_ = None
         return linear
     v_window, v_last, v_y = validation.linear_inputs(np.arange(validation.n_samples))

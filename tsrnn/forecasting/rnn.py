@@ -15,7 +15,7 @@ from ..nn.training import point_prediction, quantile_predictions
 from ._panel import default_season_length
 from .base import ALIAS, BaseForecaster
 from .linear import fit_linear_base
-from .windows import SeriesWindows, base_offsets, hide_future, relative_to_last, window_starts
+from .windows import SeriesWindows, base_offsets, hide_future, linear_window, relative_to_last, window_starts
 
 
 def _standard(y):
@@ -549,11 +549,10 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
             hide_future(X, self.input_size_, np.arange(self._n_past()), self._n_past())
         # the ensemble forecast: the members' outputs (quantiles too) averaged
         out = np.mean([r.network_.predict(X).astype(np.float64) for r in self.regressors_], axis=0)
-        target = hist[:, : self.input_size_, 0].astype(np.float64)
-        base = np.zeros((len(target), self._output_steps()))
+        base = np.zeros((len(hist), self._output_steps()))
         if self.linear_base_ is not None:
-            last = target[:, -1]
-            base += self.linear_base_.predict(target - last[:, None] if self.base_offsets_ is not None else target, last)
+            window = hist[:, : self.input_size_, 0].astype(np.float64)
+            base += self.linear_base_.predict(*linear_window(window, self.base_offsets_ is not None))
         if self.base_offsets_ is not None:
             base += hist[:, self.input_size_ + self.base_offsets_, 0]
         return out + np.repeat(base, out.shape[1] // base.shape[1], axis=1)  # quantiles fastest

@@ -115,11 +115,14 @@ class SeriesWindows:
         return (*self._window(starts), self._residuals(starts))
 
     def _window(self, starts):
-        window = self.target[starts[:, None] + np.arange(self.input_size)]
-        last = window[:, -1].copy()
-        if self.base_offsets is not None:
-            window -= last[:, None]
-        return window, last
+        return linear_window(self.target[starts[:, None] + np.arange(self.input_size)], self.base_offsets is not None)
+
+
+def linear_window(values, relative):
+    """``(window, last)`` the linear stage reads from target windows ``values (n, input_size)``:
+    the window (relative to its last value when ``relative``) and that last value."""
+    last = values[:, -1].copy()
+    return (values - last[:, None] if relative else values), last
 
 
 def base_offsets(horizon, season_length):
