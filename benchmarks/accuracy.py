@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 DEFAULTS_NOTE = """## The defaults and why
 
 The forecast is the sum of three stages, each fitted to what the previous one leaves:

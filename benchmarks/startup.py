@@ -47,7 +47,8 @@ t_first = time.perf_counter() - t1
 t2 = time.perf_counter()
 tsrnn.LSTMRegressor(**params).fit(X, y).predict(X[:10])
 t_second = time.perf_counter() - t2
-print(json.dumps(dict(import_s=t_import, numba_s=t_numba, sklearn_s=t_sklearn, first_fit_s=t_first, second_fit_s=t_second)))
+times = dict(import_s=t_import, numba_s=t_numba, sklearn_s=t_sklearn, first_fit_s=t_first, second_fit_s=t_second)
+print(json.dumps(times))
 """
 
 IMPORT_ONLY = r"""
@@ -94,7 +95,8 @@ def measure(repeats=5, cold_repeats=1):
 
 def report(result):
     return (
-        f"- `import tsrnn`: {result['import_s']:.3f} s (median of {result['repeats']} fresh processes; target <= 0.3 s)\n"
+        f"- `import tsrnn`: {result['import_s']:.3f} s (median of {result['repeats']} fresh processes; "
+        "target <= 0.3 s)\n"
         f"- first `LSTMRegressor(hidden_size=32, max_epochs=5).fit` + predict, warm cache: "
         f"{result['warm_first_fit_s']:.2f} s, of which training {result['train_s']:.2f} s; "
         f"process overhead (imports + first fit - training) {result['warm_overhead_s']:.2f} s (target <= 1 s): "
@@ -115,7 +117,7 @@ def main(argv=None):
     text = report(measure(args.repeats, args.cold_repeats))
     print(text)
     if args.output:
-        from tsrnn.bench import write_markdown
+        from speed import write_markdown  # benchmarks/speed.py, beside this file
 
         write_markdown(args.output, text, marker="startup")
     return 0

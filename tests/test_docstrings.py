@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["tsrnn.datasets", "tsrnn.estimators", "tsrnn.forecasting.rnn"]
+MODULES = ["tsrnn.datasets", "tsrnn.estimators.regressors", "tsrnn.nn.training", "tsrnn.forecasting.rnn"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -2,6 +2,7 @@
 
 import pickle
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -78,7 +79,9 @@ def test_same_random_state_gives_identical_models(Estimator):
 
 def test_pipeline_and_grid_search_with_time_series_split():
     X, y = noisy_sine_windows(n=300)
-    pipe = Pipeline([("scale", FunctionTransformer(lambda a: a / 2.0)), ("rnn", GRURegressor(max_epochs=10, random_state=0))])
+    pipe = Pipeline(
+        [("scale", FunctionTransformer(lambda a: a / 2.0)), ("rnn", GRURegressor(max_epochs=10, random_state=0))]
+    )
     search = GridSearchCV(pipe, {"rnn__hidden_size": [4, 8]}, cv=TimeSeriesSplit(n_splits=2))
     search.fit(X, y)
     assert search.best_params_["rnn__hidden_size"] in (4, 8)
@@ -112,7 +115,10 @@ def test_quantile_loss_gives_ordered_calibrated_quantiles(rng):
 
 def test_parameter_errors_name_the_problem():
     X, y = noisy_sine_windows(n=100)
-    with pytest.raises(ValueError, match=r"The 'hidden_size' parameter of LSTMRegressor must be an int in the range \[1, inf\)\. Got 0 instead\."):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'hidden_size' parameter of LSTMRegressor must be an int in the range \[1, inf\)\. Got 0 instead\.",
+    ):
         LSTMRegressor(hidden_size=0).fit(X, y)
     with pytest.raises(ValueError, match="The 'optimizer' parameter of GRURegressor must be a str among"):
         GRURegressor(optimizer="lbfgs").fit(X, y)
@@ -142,8 +148,15 @@ def test_bad_data_errors(rng):
 def test_divergence_restores_best_weights_or_raises(rng):
     X, y = noisy_sine_windows(n=200)
     with pytest.raises(FloatingPointError, match="Training diverged"):
-        RNNRegressor(cell="rnn", activation="relu", optimizer="sgd", learning_rate=1e30, clip_norm=None,
-                     max_epochs=3, random_state=0).fit(X * 1e20, y)
+        RNNRegressor(
+            cell="rnn",
+            activation="relu",
+            optimizer="sgd",
+            learning_rate=1e30,
+            clip_norm=None,
+            max_epochs=3,
+            random_state=0,
+        ).fit(X * 1e20, y)
 
 
 def test_partial_fit_and_warm_start_continue_training():
@@ -171,6 +184,43 @@ def test_save_load_and_pickle_give_identical_predictions(tmp_path, dtype):
     assert type(loaded) is RNNRegressor and loaded.get_params() == model.get_params()
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X), model.predict(X))
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_files_saved_by_earlier_versions_still_load():
+    # lstm_format1.npz: format version 1, written before persistence had its own module, by
+    # LSTMRegressor(hidden_size=4, max_epochs=3, dtype="float64", random_state=0) fitted on a
+    # DataFrame of 6 lags of sin(0.3 t); the .npy holds its predictions for the first 5 rows.
+    t = np.arange(80.0)
+    X = np.lib.stride_tricks.sliding_window_view(np.sin(0.3 * t), 6)[:5]
+    frame = pd.DataFrame(X, columns=[f"lag{k}" for k in range(6, 0, -1)])
+    model = load_model(DATA / "lstm_format1.npz")
+    assert type(model) is LSTMRegressor and model.hidden_size == 4 and model.dtype == "float64"
+    np.testing.assert_array_equal(model.feature_names_in_, frame.columns)
+    # to rounding, not bit for bit: the stored predictions came from the kernels of that time
+    np.testing.assert_allclose(model.predict(frame), np.load(DATA / "lstm_format1_predictions.npy"), rtol=1e-12)
+
+
+def test_a_loaded_model_continues_training(tmp_path):
+    X, y = noisy_sine_windows(n=150)
+    model = GRURegressor(hidden_size=8, max_epochs=2, random_state=0).fit(X, y)
+    model.save(tmp_path / "model.npz")
+    loaded = load_model(tmp_path / "model.npz")
+    loaded.partial_fit(X, y)  # a fresh optimizer: the file keeps none
+    assert loaded.n_iter_ == 1 and not np.array_equal(loaded.predict(X), model.predict(X))
+    with pytest.raises(ValueError, match="not a tsrnn model file"):
+        np.savez(tmp_path / "other.npz", params=np.zeros(3), meta=np.array('{"format_version": 99}'))
+        load_model(tmp_path / "other.npz")
+
+
+def test_regressors_are_siblings_with_explicit_parameters():
+    assert not issubclass(GRURegressor, LSTMRegressor) and not issubclass(LSTMRegressor, RNNRegressor)
+    lstm, gru = LSTMRegressor(hidden_size=3), GRURegressor(hidden_size=3)
+    assert lstm.get_params() == gru.get_params() and "cell" not in lstm.get_params()
+    assert set(RNNRegressor().get_params()) == set(lstm.get_params()) | {"cell", "activation"}
+    assert (lstm.cell, gru.cell) == ("lstm", "gru")
 
 
 def test_dataframe_input_keeps_feature_names():

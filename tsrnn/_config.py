@@ -10,7 +10,7 @@ Every ``@njit`` in tsrnn takes its flags from here (a test greps for hard-coded
 ``fastmath`` never includes ``nnan``/``ninf``: they let LLVM assume no NaN/inf,
 which would break the NaN checks that stop a diverging fit.
 
-Threads (DESIGN.md, "Oversubscription"): the kernels' only parallelism is
+Threads (ARCHITECTURE.md, "Inside the kernels"): the kernels' only parallelism is
 numba's; every BLAS call inside a kernel runs single-threaded, and
 :func:`kernel_threads` holds BLAS at one thread and picks the numba thread
 count per call from the problem size (:func:`threads_for`), so small problems
@@ -42,6 +42,11 @@ NOGIL = _env_flag("TSRNN_NOGIL", "1")
 # Keyword sets for the decorators, so kernels write ``@njit(**JIT)``.
 JIT = dict(fastmath=set(FASTMATH), cache=CACHE, nogil=NOGIL, error_model="numpy")
 JIT_PARALLEL = dict(JIT, parallel=PARALLEL)
+# Functions that take a cell's step function as an argument (the driver's time
+# loops, kernels/cpu.py): compiled only as part of a cached entry that inlines
+# them, and never cached on their own, since a signature holding a function
+# never hits the cache and would add an entry in every cold process.
+JIT_INNER = dict(JIT, cache=False, no_cpython_wrapper=True)
 
 
 # Threading layers in order of preference, unless the user chose one through

@@ -56,7 +56,13 @@ class StrOptions:
         return "a str among {" + ", ".join(repr(o) for o in sorted(self.options)) + "}"
 
 
-class _Named:
+class Predicate:
+    """Values for which ``check(value)`` is true, described as ``description`` in errors.
+
+    For the forms that are neither an interval nor a set of strings, e.g.
+    ``Predicate("a non-empty str", lambda v: isinstance(v, str) and v != "")``.
+    """
+
     def __init__(self, description, check):
         self.description, self.check = description, check
 
@@ -67,13 +73,15 @@ class _Named:
         return self.description
 
 
-BOOLEAN = _Named("an instance of 'bool'", lambda v: isinstance(v, (bool, np.bool_)))
-NONE = _Named("None", lambda v: v is None)
-RANDOM_STATE = _Named(
+BOOLEAN = Predicate("an instance of 'bool'", lambda v: isinstance(v, (bool, np.bool_)))
+NONE = Predicate("None", lambda v: v is None)
+RANDOM_STATE = Predicate(
     "an int in the range [0, 4294967295], an instance of 'numpy.random.RandomState' or None",
-    lambda v: v is None
-    or isinstance(v, np.random.RandomState)
-    or (isinstance(v, Integral) and not isinstance(v, bool) and 0 <= v <= 2**32 - 1),
+    lambda v: (
+        v is None
+        or isinstance(v, np.random.RandomState)
+        or (isinstance(v, Integral) and not isinstance(v, bool) and 0 <= v <= 2**32 - 1)
+    ),
 )
 
 
@@ -85,7 +93,7 @@ def _probabilities(value):
     return q.ndim == 1 and q.size > 0 and bool(np.all((q > 0) & (q < 1))) and np.unique(q).size == q.size
 
 
-QUANTILES = _Named("a non-empty sequence of distinct floats in the range (0, 1)", _probabilities)
+QUANTILES = Predicate("a non-empty sequence of distinct floats in the range (0, 1)", _probabilities)
 
 
 def validate_params(estimator):

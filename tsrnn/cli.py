@@ -13,45 +13,23 @@ import argparse
 import sys
 import time
 
-MODEL_NAMES = ("lstm", "gru", "rnn", "autoarima", "ets", "seasonalnaive")
+from .forecasting.registry import MODEL_NAMES, check_model_names, make_models
 
 
-def make_models(names, horizon, season_length, seed):
-    """Build the named forecasters with their default settings.
-
-    Parameters
-    ----------
-    names : sequence of str
-        Among ``MODEL_NAMES``.
-    horizon, season_length : int
-    seed : int
-        ``random_state`` of the neural models.
-
-    Returns
-    -------
-    list of BaseForecaster
-    """
-    from .forecasting import ETS, AutoARIMA, SeasonalNaive
-    from .forecasting.rnn import RNNForecaster
-
-    factories = {
-        "lstm": lambda: RNNForecaster("lstm", horizon, season_length=season_length, random_state=seed),
-        "gru": lambda: RNNForecaster("gru", horizon, season_length=season_length, random_state=seed),
-        "rnn": lambda: RNNForecaster("rnn", horizon, season_length=season_length, random_state=seed),
-        "autoarima": lambda: AutoARIMA(season_length=season_length),
-        "ets": lambda: ETS(season_length=season_length),
-        "seasonalnaive": lambda: SeasonalNaive(season_length=season_length),
-    }
-    unknown = [n for n in names if n not in factories]
-    if unknown:
-        raise SystemExit(f"tsrnn: unknown model(s) {unknown}; choose from {', '.join(MODEL_NAMES)}.")
-    return [factories[n]() for n in names]
+def _model_names(args):
+    """The names given to ``--models``; an unknown one ends the command with a message."""
+    names = args.models.split(",")
+    try:
+        check_model_names(names)
+    except ValueError as error:
+        raise SystemExit(f"tsrnn: {error}") from None
+    return names
 
 
 def _run_comparison(y, args, season_length):
     from .evaluation import compare
 
-    models = make_models(args.models.split(","), args.horizon, season_length, args.seed)
+    models = make_models(_model_names(args), args.horizon, season_length, args.seed)
     start = time.perf_counter()
     result = compare(
         models,
@@ -106,7 +84,7 @@ def _run_suite(args):
     from .evaluation.suite import run_suite, summarize
 
     seeds = [int(s) for s in args.seeds.split(",")]
-    results = run_suite(args.models.split(","), seeds, n_windows=args.n_windows, progress=not args.quiet)
+    results = run_suite(_model_names(args), seeds, n_windows=args.n_windows, progress=not args.quiet)
     import pandas as pd
 
     with pd.option_context("display.width", 140, "display.precision", 3):
@@ -126,21 +104,23 @@ def cmd_backtest(args):
     if args.id_col:
         y = pd.DataFrame({"unique_id": frame[args.id_col], "ds": ds, "y": frame[args.value_col]})
     else:
-        y = pd.Series(frame[args.value_col].to_numpy(dtype=float), index=pd.Index(ds, name=args.time_col), name=args.value_col)
+        values = frame[args.value_col].to_numpy(dtype=float)
+        y = pd.Series(values, index=pd.Index(ds, name=args.time_col), name=args.value_col)
         if isinstance(y.index, pd.DatetimeIndex):
             y.index.freq = pd.infer_freq(y.index)
     season_length = args.season_length
     if season_length is None:
-        from .forecasting._panel import default_season_length, to_panel
+        from .forecasting.panel import to_panel
+        from .frequencies import default_season_length
 
         season_length = default_season_length(to_panel(y).freq)
     _run_comparison(y, args, season_length)
 
 
 def cmd_datasets(args):
-    from .datasets import list_datasets
-
     import pandas as pd
+
+    from .datasets import list_datasets
 
     with pd.option_context("display.width", 160, "display.max_colwidth", 70):
         print(list_datasets().to_string(index=False))
@@ -157,14 +137,18 @@ def cmd_warmup(args):
 
 
 def build_parser():
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="tsrnn", description="Fast RNN/LSTM/GRU forecasting on the CPU.")
+    parser.add_argument("--version", action="version", version=f"tsrnn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add_comparison_options(p):
         p.add_argument("--horizon", type=int, default=12, help="forecast steps (default 12)")
         p.add_argument("--n-windows", type=int, default=3, help="backtest windows (default 3)")
         p.add_argument("--season-length", type=int, default=None, help="seasonal period (default: from the frequency)")
-        p.add_argument("--models", default=",".join(MODEL_NAMES), help=f"comma-separated, among {','.join(MODEL_NAMES)}")
+        names = ",".join(MODEL_NAMES)
+        p.add_argument("--models", default=names, help=f"comma-separated, among {names}")
         p.add_argument("--seed", type=int, default=0, help="random_state of the neural models (default 0)")
         p.add_argument("--n-jobs", type=int, default=1, help="parallel (model, window) fits (default 1)")
         p.add_argument("--plot", default=None, metavar="PNG", help="write forecasts and leaderboard to this file")
@@ -196,13 +180,32 @@ def build_parser():
     return parser
 
 
+def run_benchmark(argv):
+    """``tsrnn bench``: run ``benchmarks/speed.py`` of the source checkout this package is in.
+
+    The harness (PyTorch comparison, sgemm peak, profile) is development
+    tooling and is not installed with the package; from an installed wheel this
+    explains where to get it.
+    """
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "speed.py"
+    if not script.is_file():
+        print(
+            "tsrnn: error: tsrnn bench runs benchmarks/speed.py from a source checkout of tsrnn "
+            f"(not found at {script}); clone the repository and install it with pip install -e .",
+            file=sys.stderr,
+        )
+        return 2
+    return runpy.run_path(str(script))["main"](argv, prog="tsrnn bench")
+
+
 def main(argv=None):
     """Entry point of the ``tsrnn`` command."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["bench"]:  # the speed benchmark has its own options (see tsrnn.bench)
-        from .bench import build_parser as bench_parser, run_from_args
-
-        return run_from_args(bench_parser().parse_args(argv[1:]), " ".join(["tsrnn", *argv]))
+    if argv[:1] == ["bench"]:  # the speed benchmark has its own options (benchmarks/speed.py)
+        return run_benchmark(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         args.func(args)

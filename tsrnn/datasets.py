@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .frequencies import default_season_length
+
 __all__ = [
     "list_datasets",
     "load_airpassengers",
@@ -30,28 +32,36 @@ __all__ = [
 class _Dataset:
     file: str
     freq: str  # pandas offset alias of the ds column
-    season_length: int
     description: str
     panel: bool = False
+
+    @property
+    def season_length(self):
+        """The customary season of the frequency (tsrnn.frequencies), not a second table of it."""
+        return default_season_length(self.freq)
 
 
 _DATASETS = {
     "airpassengers": _Dataset(
-        "airpassengers.csv", "MS", 12,
+        "airpassengers.csv",
+        "MS",
         "Monthly international airline passengers (thousands), 1949-1960 (Box & Jenkins).",
     ),
     "co2": _Dataset(
-        "co2.csv", "MS", 12,
+        "co2.csv",
+        "MS",
         "Mauna Loa atmospheric CO2 (ppm), monthly mean of weekly samples, 1965-2001.",
     ),
-    "sunspots": _Dataset("sunspots.csv", "YS", 1, "Yearly mean sunspot number, 1700-2008."),
-    "nile": _Dataset("nile.csv", "YS", 1, "Annual flow of the Nile at Aswan, 1871-1970."),
+    "sunspots": _Dataset("sunspots.csv", "YS", "Yearly mean sunspot number, 1700-2008."),
+    "nile": _Dataset("nile.csv", "YS", "Annual flow of the Nile at Aswan, 1871-1970."),
     "elnino": _Dataset(
-        "elnino.csv", "MS", 12,
+        "elnino.csv",
+        "MS",
         "Monthly sea surface temperature, Nino 1+2 region (deg C), 1950-2010.",
     ),
     "macrodata": _Dataset(
-        "macrodata.csv", "QS", 4,
+        "macrodata.csv",
+        "QS",
         "US quarterly macro panel: realgdp, realcons, realinv, cpi, unemp; 1959Q1-2009Q3.",
         panel=True,
     ),
@@ -95,9 +105,7 @@ def load_dataset(name):
     """
     key = str(name).lower()
     if key not in _DATASETS:
-        raise ValueError(
-            f"Unknown dataset {name!r}. Known datasets: {', '.join(sorted(_DATASETS))}."
-        )
+        raise ValueError(f"Unknown dataset {name!r}. Known datasets: {', '.join(sorted(_DATASETS))}.")
     info = _DATASETS[key]
     with _data_file(info.file).open("r") as handle:
         frame = pd.read_csv(handle, parse_dates=["ds"])

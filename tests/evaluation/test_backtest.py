@@ -117,7 +117,10 @@ def test_refit_false_keeps_the_first_windows_parameters():
 
 
 def test_parallel_runs_match_sequential_ones():
-    y = pd.DataFrame({"a": np.sin(np.arange(40.0)) + 5, "b": np.cos(np.arange(40.0)) + 5}, index=pd.date_range("2000", periods=40, freq="D"))
+    y = pd.DataFrame(
+        {"a": np.sin(np.arange(40.0)) + 5, "b": np.cos(np.arange(40.0)) + 5},
+        index=pd.date_range("2000", periods=40, freq="D"),
+    )
     model = SeasonalNaive(season_length=7, quantiles=[0.1, 0.9])
     pd.testing.assert_frame_equal(
         backtest(model, y, horizon=3, n_windows=4, n_jobs=2), backtest(model, y, horizon=3, n_windows=4)
@@ -125,7 +128,9 @@ def test_parallel_runs_match_sequential_ones():
 
 
 def test_backtest_argument_errors():
-    with pytest.raises(ValueError, match="'s' has 10 observations; horizon=4, n_windows=3 and step=4 need more than 12"):
+    with pytest.raises(
+        ValueError, match="'s' has 10 observations; horizon=4, n_windows=3 and step=4 need more than 12"
+    ):
         backtest(Naive(), ramp(10), horizon=4, n_windows=3)
     with pytest.raises(ValueError, match="strategy must be"):
         backtest(Naive(), ramp(30), horizon=2, strategy="rolling")
@@ -161,17 +166,47 @@ def test_compare_leaderboard():
     assert isinstance(result, Comparison)
     leaderboard, forecasts = result
     assert leaderboard.index.name == "model"
-    assert list(leaderboard.columns) == ["mase", "smape", "mae", "rmse", "coverage-80", "pinball", "fit_seconds", "predict_seconds"]
+    assert list(leaderboard.columns) == [
+        "mase",
+        "smape",
+        "mae",
+        "rmse",
+        "coverage-80",
+        "pinball",
+        "fit_seconds",
+        "predict_seconds",
+    ]
     assert set(leaderboard.index) == {"Naive", "SeasonalNaive", "AR1"}
     assert leaderboard["mase"].is_monotonic_increasing
     assert leaderboard.index[0] == "SeasonalNaive"  # exact season + small drift
     assert np.isnan(leaderboard.loc["Naive", "coverage-80"])
     assert (leaderboard[["fit_seconds", "predict_seconds"]] >= 0).all().all()
-    assert list(forecasts.columns) == ["unique_id", "ds", "cutoff", "y", "Naive", "SeasonalNaive", "SeasonalNaive-q0.1", "SeasonalNaive-q0.9", "AR1"]
+    assert list(forecasts.columns) == [
+        "unique_id",
+        "ds",
+        "cutoff",
+        "y",
+        "Naive",
+        "SeasonalNaive",
+        "SeasonalNaive-q0.1",
+        "SeasonalNaive-q0.9",
+        "AR1",
+    ]
     # MASE defaults to the seasonal scale of the frequency (quarterly: 4)
     default = compare([Naive()], y, horizon=4, n_windows=2).leaderboard.loc["Naive", "mase"]
     seasonal = compare([Naive()], y, horizon=4, n_windows=2, season_length=4).leaderboard.loc["Naive", "mase"]
     assert default == pytest.approx(seasonal)
+
+
+def test_backtest_models_shares_windows_and_times_each_model():
+    from tsrnn.forecasting.backtest import BACKTEST_COLUMNS, backtest_models
+
+    y = ramp(30)
+    forecasts, seconds = backtest_models([Naive(), SeasonalNaive(season_length=3)], y, horizon=3, n_windows=2)
+    assert list(forecasts.columns) == [*BACKTEST_COLUMNS, "Naive", "SeasonalNaive"]
+    pd.testing.assert_frame_equal(forecasts.drop(columns="SeasonalNaive"), backtest(Naive(), y, horizon=3, n_windows=2))
+    assert seconds.index.name == "model" and list(seconds.index) == ["Naive", "SeasonalNaive"]
+    assert list(seconds.columns) == ["fit_seconds", "predict_seconds"] and (seconds >= 0).all().all()
 
 
 def test_compare_needs_distinct_aliases():
@@ -190,7 +225,9 @@ def test_dask_backend():
 
     y = ramp(30)
     expected = backtest(SeasonalNaive(season_length=3), y, horizon=3, n_windows=3)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
         with distributed.Client(cluster), parallel_config(backend="dask"):
             out = backtest(SeasonalNaive(season_length=3), y, horizon=3, n_windows=3, n_jobs=-1)
     pd.testing.assert_frame_equal(out, expected)

@@ -56,3 +56,45 @@ def test_shape_mismatch_is_an_error():
 def test_registry():
     assert set(METRICS) == {"mae", "rmse", "smape", "mase", "coverage", "pinball"}
     assert METRICS["mae"] is mae
+
+
+def test_one_registry_says_what_each_metric_scores():
+    from tsrnn.metrics import ERROR_METRICS, KINDS
+
+    kinds = {name: function.kind for name, function in METRICS.items()}
+    assert kinds == {
+        "mae": "point",
+        "rmse": "point",
+        "smape": "point",
+        "mase": "scaled",
+        "coverage": "interval",
+        "pinball": "quantile",
+    }
+    assert set(kinds.values()) == set(KINDS)
+    # the errors of the point forecast are what RNNForecaster.auto may minimise
+    assert set(ERROR_METRICS) == {"mae", "rmse", "smape", "mase"}
+
+
+def test_a_registered_metric_is_scored_by_evaluate():
+    import pandas as pd
+
+    from tsrnn.evaluation import backtest, evaluate
+    from tsrnn.forecasting import Naive
+    from tsrnn.metrics import metric
+
+    y = pd.Series(np.arange(20.0) ** 2, index=pd.date_range("2000-01-01", periods=20, freq="MS"))
+    saved = dict(METRICS)
+    try:
+
+        @metric("point")
+        def max_error(y_true, y_pred):
+            return np.max(np.abs(np.asarray(y_true) - np.asarray(y_pred)), axis=-1)
+
+        scores = evaluate(backtest(Naive(), y, horizon=2, n_windows=2), y, metrics=["max_error"], aggregate=False)
+    finally:
+        METRICS.clear()
+        METRICS.update(saved)
+    # windows end at 15 and 17: forecasts 15^2 and 17^2, worst steps 17 and 19
+    np.testing.assert_allclose(scores["max_error"], [17**2 - 15**2, 19**2 - 17**2])
+    with pytest.raises(ValueError, match="kind must be one of"):
+        metric("ranked")

@@ -14,7 +14,10 @@ matplotlib.use("Agg")
 @pytest.fixture(scope="module")
 def comparison():
     y = pd.DataFrame(
-        {"a": 10 + np.tile([1.0, 3, 2, 5], 8) + np.sin(np.arange(32)), "b": 20 + np.tile([2.0, 1, 4, 3], 8) + np.arange(32) / 4},
+        {
+            "a": 10 + np.tile([1.0, 3, 2, 5], 8) + np.sin(np.arange(32)),
+            "b": 20 + np.tile([2.0, 1, 4, 3], 8) + np.arange(32) / 4,
+        },
         index=pd.date_range("2000", periods=32, freq="QS"),
     )
     models = [Naive(quantiles=[0.1, 0.9]), SeasonalNaive(season_length=4, quantiles=[0.05, 0.1, 0.9, 0.95])]

@@ -100,6 +100,17 @@ def test_auto_arima_on_airpassengers(air, air_auto):
     assert mase(air[132:], out["AutoARIMA"], air[:132], 12) < mase(air[132:], naive, air[:132], 12)
 
 
+def test_the_order_search_is_a_standalone_function(air, air_auto):
+    from tsrnn.forecasting.arima_search import ndiffs, nsdiffs, search_arima
+
+    # AutoARIMA fits exactly the orders the search chooses; the search needs no forecaster
+    assert search_arima(air[:132].to_numpy(), season_length=12) == air_auto.orders_[0]
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal(120)
+    assert ndiffs(noise)[0] == 0 and ndiffs(np.cumsum(noise))[0] == 1
+    assert nsdiffs(np.tile([0.0, 5, 2, 9], 30) + 0.1 * noise, 4) == 1 and nsdiffs(noise, 4) == 0
+
+
 def test_auto_arima_nonseasonal_and_constant_series():
     nile = load_nile()
     model = AutoARIMA(max_p=2, max_q=2).fit(nile)
@@ -114,8 +125,13 @@ def test_ets_matches_statsmodels(air):
     train = air[:132].to_numpy()
     model = ETS(season_length=12, error="mul", trend="add_damped", seasonal="mul", auto=False).fit(air[:132])
     reference = ETSModel(
-        pd.Series(train), error="mul", trend="add", damped_trend=True, seasonal="mul",
-        seasonal_periods=12, initialization_method="heuristic",
+        pd.Series(train),
+        error="mul",
+        trend="add",
+        damped_trend=True,
+        seasonal="mul",
+        seasonal_periods=12,
+        initialization_method="heuristic",
     ).fit(disp=False)
     np.testing.assert_allclose(model.predict(12), reference.forecast(12), rtol=1e-8)
 
@@ -189,5 +205,6 @@ def test_ets_update_keeps_parameters(air):
     # same parameters and states over the shared 120 months: the same one-step fits there
     np.testing.assert_allclose(
         np.asarray(updated.models_[0].results.fittedvalues)[:120],
-        np.asarray(model_before.models_[0].results.fittedvalues), rtol=1e-10,
+        np.asarray(model_before.models_[0].results.fittedvalues),
+        rtol=1e-10,
     )

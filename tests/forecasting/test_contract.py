@@ -8,7 +8,7 @@ import pytest
 from sklearn.base import clone
 
 from tsrnn.forecasting import ARIMA, BaseForecaster, Naive, SeasonalNaive, quantile_column
-from tsrnn.forecasting._panel import to_panel
+from tsrnn.forecasting.panel import to_panel
 
 
 def monthly(values, start="2000-01-01", name="sales"):
@@ -19,7 +19,9 @@ def monthly(values, start="2000-01-01", name="sales"):
 def long_frame():
     """Two series with different lengths and ends, plus one covariate column."""
     a = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2000-01-01", periods=6, freq="MS"), "y": np.arange(6.0)})
-    b = pd.DataFrame({"unique_id": "b", "ds": pd.date_range("2000-03-01", periods=5, freq="MS"), "y": 10 + np.arange(5.0)})
+    b = pd.DataFrame(
+        {"unique_id": "b", "ds": pd.date_range("2000-03-01", periods=5, freq="MS"), "y": 10 + np.arange(5.0)}
+    )
     return pd.concat([a, b], ignore_index=True)
 
 
@@ -51,8 +53,10 @@ def test_long_in_long_out_uses_each_series_end():
     assert list(forecast.columns) == ["unique_id", "ds", "Naive"]
     assert forecast["unique_id"].tolist() == ["a", "a", "b", "b"]
     assert forecast["ds"].tolist() == [
-        pd.Timestamp("2000-07-01"), pd.Timestamp("2000-08-01"),
-        pd.Timestamp("2000-08-01"), pd.Timestamp("2000-09-01"),
+        pd.Timestamp("2000-07-01"),
+        pd.Timestamp("2000-08-01"),
+        pd.Timestamp("2000-08-01"),
+        pd.Timestamp("2000-09-01"),
     ]
     np.testing.assert_array_equal(forecast["Naive"], [5, 5, 14, 14])
 
@@ -75,13 +79,25 @@ def test_quantile_columns_per_format():
     y = monthly(np.arange(24.0) % 12 + np.arange(24.0))
     model = SeasonalNaive(season_length=12, quantiles=[0.1, 0.5, 0.9])
     series_out = model.fit(y).predict(3)
-    assert list(series_out.columns) == ["SeasonalNaive", "SeasonalNaive-q0.1", "SeasonalNaive-q0.5", "SeasonalNaive-q0.9"]
+    assert list(series_out.columns) == [
+        "SeasonalNaive",
+        "SeasonalNaive-q0.1",
+        "SeasonalNaive-q0.5",
+        "SeasonalNaive-q0.9",
+    ]
     wide_out = model.fit(pd.DataFrame({"a": y, "b": 2 * y})).predict(3)
     assert wide_out.columns.tolist()[:2] == [("a", "SeasonalNaive"), ("a", "SeasonalNaive-q0.1")]
     assert wide_out[("b", "SeasonalNaive")].tolist() == (2 * y.iloc[12:15]).tolist()
     long_in = pd.DataFrame({"unique_id": "s", "ds": y.index, "y": y.to_numpy()})
     long_out = model.fit(long_in).predict(3)
-    assert list(long_out.columns) == ["unique_id", "ds", "SeasonalNaive", "SeasonalNaive-q0.1", "SeasonalNaive-q0.5", "SeasonalNaive-q0.9"]
+    assert list(long_out.columns) == [
+        "unique_id",
+        "ds",
+        "SeasonalNaive",
+        "SeasonalNaive-q0.1",
+        "SeasonalNaive-q0.5",
+        "SeasonalNaive-q0.9",
+    ]
     assert quantile_column("ETS", 0.05) == "ETS-q0.05"
 
 
@@ -127,8 +143,14 @@ def test_update_conditions_on_new_history_without_refitting():
         (monthly([1, np.nan, 3, 4]), r"1 NaN or infinite value\(s\) \(first: 2000-02-01"),
         (monthly([1, np.inf, 3, 4]), "NaN or infinite"),
         (pd.Series([1.0, 2, 3], index=pd.DatetimeIndex(["2000-01-01", "2000-03-01", "2000-02-01"])), "not sorted"),
-        (pd.Series([1.0, 2, 3], index=pd.DatetimeIndex(["2000-01-01", "2000-01-01", "2000-02-01"])), "duplicate timestamps"),
-        (pd.Series([1.0, 2, 3, 4], index=pd.DatetimeIndex(["2000-01-01", "2000-02-01", "2000-04-01", "2000-05-01"])), "Cannot determine the frequency"),
+        (
+            pd.Series([1.0, 2, 3], index=pd.DatetimeIndex(["2000-01-01", "2000-01-01", "2000-02-01"])),
+            "duplicate timestamps",
+        ),
+        (
+            pd.Series([1.0, 2, 3, 4], index=pd.DatetimeIndex(["2000-01-01", "2000-02-01", "2000-04-01", "2000-05-01"])),
+            "Cannot determine the frequency",
+        ),
         (pd.Series([1.0, 2, 3], index=[0, 1, 3]), "irregular spacing"),
         (monthly([1, 2])[:0], "empty"),
     ],
@@ -180,7 +202,10 @@ def test_series_too_short_names_the_minimum():
 
 
 def test_parameter_errors_use_sklearn_wording():
-    with pytest.raises(ValueError, match=r"The 'season_length' parameter of SeasonalNaive must be an int in the range \[1, inf\). Got 0 instead."):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'season_length' parameter of SeasonalNaive must be an int in the range \[1, inf\). Got 0 instead.",
+    ):
         SeasonalNaive(season_length=0).fit(monthly([1, 2, 3]))
     with pytest.raises(ValueError, match="'quantiles' parameter"):
         Naive(quantiles=[0.5, 1.5]).fit(monthly([1, 2, 3]))
@@ -215,7 +240,9 @@ def test_series_covariates_and_x_future():
     y = monthly([1.0, 2, 3, 4])
     X = pd.DataFrame({"promo": [0.0, 1, 0, 1], "price": [9.0, 8, 7, 6]}, index=y.index)
     future_index = pd.date_range("2000-05-01", periods=3, freq="MS")
-    X_future = pd.DataFrame({"price": [5.0, 4, 3, 2], "promo": [1.0, 0, 1, 0]}, index=future_index.append(pd.DatetimeIndex(["2000-08-01"])))
+    X_future = pd.DataFrame(
+        {"price": [5.0, 4, 3, 2], "promo": [1.0, 0, 1, 0]}, index=future_index.append(pd.DatetimeIndex(["2000-08-01"]))
+    )
     model = Recorder().fit(y, X)
     np.testing.assert_array_equal(model.fit_exog_, X.to_numpy())
     forecast = model.predict(3, X_future)
@@ -243,7 +270,11 @@ def test_long_covariates_and_long_x_future():
     model = Recorder().fit(y)
     assert model.panel_.exog_names == ("temp",)
     X_future = pd.DataFrame(
-        {"unique_id": ["b", "b", "a", "a"], "ds": pd.to_datetime(["2000-08-01", "2000-09-01", "2000-07-01", "2000-08-01"]), "temp": [3.0, 4, 1, 2]}
+        {
+            "unique_id": ["b", "b", "a", "a"],
+            "ds": pd.to_datetime(["2000-08-01", "2000-09-01", "2000-07-01", "2000-08-01"]),
+            "temp": [3.0, 4, 1, 2],
+        }
     )
     forecast = model.predict(2, X_future)  # rows matched on (unique_id, ds), any order
     np.testing.assert_array_equal(forecast["Recorder"], [6, 7, 17, 18])

@@ -15,7 +15,7 @@ from sklearn.base import clone
 from tsrnn.datasets import load_airpassengers, load_macrodata
 from tsrnn.evaluation import backtest
 from tsrnn.forecasting import RNNForecaster
-from tsrnn.forecasting._panel import to_panel
+from tsrnn.forecasting.panel import to_panel
 from tsrnn.forecasting.rnn import calendar_features
 
 TINY = dict(hidden_size=8, max_epochs=5, random_state=0)
@@ -42,7 +42,11 @@ def long_frame(lengths=(40, 30), starts=("2000-01-01", "2001-03-01"), **columns)
     frames = []
     for i, (n, start) in enumerate(zip(lengths, starts)):
         frame = pd.DataFrame(
-            {"unique_id": "abcdef"[i], "ds": pd.date_range(start, periods=n, freq="MS"), "y": 1000.0 * (i + 1) + np.arange(n)}
+            {
+                "unique_id": "abcdef"[i],
+                "ds": pd.date_range(start, periods=n, freq="MS"),
+                "y": 1000.0 * (i + 1) + np.arange(n),
+            }
         )
         for name, make in columns.items():
             frame[name] = make(i, n)
@@ -76,12 +80,16 @@ def test_series_with_integer_index():
     assert isinstance(forecast, pd.Series) and forecast.name == "GRU"
     pd.testing.assert_index_equal(forecast.index, pd.RangeIndex(60, 64))
     stepped = pd.Series(seasonal(30), index=pd.RangeIndex(100, 160, 2))
-    pd.testing.assert_index_equal(tiny(horizon=3, input_size=6, base_forecast="naive").fit(stepped).predict().index, pd.RangeIndex(160, 166, 2))
+    pd.testing.assert_index_equal(
+        tiny(horizon=3, input_size=6, base_forecast="naive").fit(stepped).predict().index, pd.RangeIndex(160, 166, 2)
+    )
 
 
 def test_wide_frame_of_several_series():
     index = pd.date_range("2010-01-04", periods=50, freq="W-MON", name="week")
-    y = pd.DataFrame({"north": seasonal(50, 0), "south": 10 * seasonal(50, 1), "east": seasonal(50, 2) - 5}, index=index)
+    y = pd.DataFrame(
+        {"north": seasonal(50, 0), "south": 10 * seasonal(50, 1), "east": seasonal(50, 2) - 5}, index=index
+    )
     y.columns.name = "store"
     forecast = tiny(horizon=3, input_size=8, base_forecast="naive", alias="rnn8").fit(y).predict()
     assert isinstance(forecast, pd.DataFrame) and forecast.shape == (3, 3)
@@ -96,7 +104,9 @@ def test_long_frame_each_series_gets_its_own_dates():
     forecast = tiny(horizon=3, input_size=6, base_forecast="naive").fit(y).predict()
     assert list(forecast.columns) == ["unique_id", "ds", "LSTM"]
     assert forecast["unique_id"].tolist() == ["a"] * 3 + ["b"] * 3
-    expected = list(pd.date_range("2003-05-01", periods=3, freq="MS")) + list(pd.date_range("2003-09-01", periods=3, freq="MS"))
+    expected = list(pd.date_range("2003-05-01", periods=3, freq="MS")) + list(
+        pd.date_range("2003-09-01", periods=3, freq="MS")
+    )
     assert forecast["ds"].tolist() == expected
 
 
@@ -125,7 +135,9 @@ def test_forecast_equals_fit_then_predict_and_seed_reproducibility(air):
     via_forecast = model.forecast(air, 6)
     pd.testing.assert_series_equal(via_forecast, clone(model).fit(air).predict(6))
     # same seed, fresh instance: bit-identical (DESIGN: same machine and thread count)
-    np.testing.assert_array_equal(via_forecast.to_numpy(), tiny(horizon=6, input_size=12).fit(air).predict(6).to_numpy())
+    np.testing.assert_array_equal(
+        via_forecast.to_numpy(), tiny(horizon=6, input_size=12).fit(air).predict(6).to_numpy()
+    )
     other_seed = tiny(horizon=6, input_size=12, random_state=1).fit(air).predict(6)
     assert not np.allclose(other_seed.to_numpy(), via_forecast.to_numpy())
 
@@ -181,7 +193,15 @@ def test_scaled_window_targets_invert_to_the_raw_series(scaler):
 @pytest.mark.parametrize("strategy", ["direct", "recursive"])
 def test_forecasts_are_equivariant_to_affine_maps(scaler, strategy):
     y = monthly(seasonal(96))
-    params = dict(horizon=6, input_size=12, scaler=scaler, strategy=strategy, dtype="float64", max_epochs=8, quantiles=[0.2, 0.5, 0.8])
+    params = dict(
+        horizon=6,
+        input_size=12,
+        scaler=scaler,
+        strategy=strategy,
+        dtype="float64",
+        max_epochs=8,
+        quantiles=[0.2, 0.5, 0.8],
+    )
     base = tiny(**params).fit(y).predict()
     moved = tiny(**params).fit(1000 * y + 1e6).predict()
     np.testing.assert_allclose(((moved - 1e6) / 1000).to_numpy(), base.to_numpy(), rtol=0, atol=1e-9)
@@ -214,8 +234,16 @@ def windowed_panel(**params):
         known=lambda i, n: np.cos(np.arange(n) + i),
         past=lambda i, n: 500.0 * (i + 1) + np.arange(n),  # unique values, like y
     )
-    params = {"horizon": 4, "input_size": 6, "scaler": "none", "dtype": "float64", "calendar_features": True,
-              "past_covariates": ["past"], "base_forecast": None, **params}
+    params = {
+        "horizon": 4,
+        "input_size": 6,
+        "scaler": "none",
+        "dtype": "float64",
+        "calendar_features": True,
+        "past_covariates": ["past"],
+        "base_forecast": None,
+        **params,
+    }
     panel = to_panel(y)
     model = tiny(**params)
     return panel, model, *model._training_windows(panel)
@@ -278,8 +306,8 @@ def test_validation_windows_are_the_latest_of_each_series():
 def test_direct_and_recursive_shapes_and_horizon_limits(air):
     direct = tiny(horizon=6, input_size=12).fit(air)
     recursive = tiny(horizon=6, input_size=12, strategy="recursive").fit(air)
-    assert direct.regressor_.n_outputs_ == 6 and recursive.regressor_.n_outputs_ == 1
-    assert direct.regressor_.predict(np.zeros((2, 12, 1))).shape == (2, 6)  # a usable fitted RNNRegressor
+    assert direct.networks_[0].output_size == 6 and recursive.networks_[0].output_size == 1
+    assert direct.networks_[0].predict(np.zeros((12, 2, 1), dtype=np.float32)).shape == (2, 6)  # time-major
     assert direct.predict().shape == recursive.predict().shape == (6,)
     long_run = recursive.predict(30)
     assert long_run.shape == (30,) and long_run.index[-1] == pd.Timestamp("1963-06-01")
@@ -293,8 +321,14 @@ def test_both_strategies_forecast_a_pure_sine(strategy):
     t = np.arange(192)
     y = monthly(10 * np.sin(2 * np.pi * t / 12))
     model = RNNForecaster(
-        horizon=12, input_size=24, strategy=strategy, hidden_size=16, max_epochs=20, learning_rate=0.03,
-        batch_size=32, random_state=0,
+        horizon=12,
+        input_size=24,
+        strategy=strategy,
+        hidden_size=16,
+        max_epochs=20,
+        learning_rate=0.03,
+        batch_size=32,
+        random_state=0,
     )
     forecast = model.fit(y[:-12]).predict()
     assert np.abs(forecast.to_numpy() - y[-12:].to_numpy()).mean() < 0.05 * 10  # MAE < 5 % of the amplitude
@@ -343,7 +377,7 @@ def test_past_covariates_need_no_future_values(driven):
     train, _ = driven
     model = tiny(horizon=7, input_size=7, past_covariates=["x"]).fit(train)
     assert model.future_steps_ == 0 and model._future_exog_names() == []
-    assert model.regressor_.n_features_in_ == 2  # y and x
+    assert model.networks_[0].input_size == 2  # y and x
     assert model.predict().shape == (14, 3)
     recursive = tiny(horizon=7, input_size=7, past_covariates=["x"], strategy="recursive").fit(train)
     assert recursive.predict(10).shape == (20, 3)
@@ -381,7 +415,11 @@ def test_quantile_columns_are_monotone_and_the_point_is_the_median(air):
 
 def test_recursive_quantiles_and_long_output():
     y = long_frame(lengths=(40, 30))
-    out = tiny(horizon=2, input_size=6, base_forecast="naive", strategy="recursive", quantiles=[0.25, 0.75]).fit(y).predict(5)
+    out = (
+        tiny(horizon=2, input_size=6, base_forecast="naive", strategy="recursive", quantiles=[0.25, 0.75])
+        .fit(y)
+        .predict(5)
+    )
     assert list(out.columns) == ["unique_id", "ds", "LSTM", "LSTM-q0.25", "LSTM-q0.75"] and len(out) == 10
     assert (out["LSTM-q0.25"] <= out["LSTM-q0.75"]).all()
 
@@ -391,7 +429,7 @@ def test_recursive_quantiles_and_long_output():
 
 def test_calendar_features_on_monthly_data(air):
     model = tiny(horizon=3, input_size=6, base_forecast="naive", calendar_features=True).fit(air)
-    assert model.future_steps_ == 3 and model.regressor_.n_features_in_ == 4  # y, flag, sin, cos
+    assert model.future_steps_ == 3 and model.networks_[0].input_size == 4  # y, flag, sin, cos
     forecast = model.predict()
     assert forecast.shape == (3,)
     # h < horizon still feeds the calendar terms of all horizon steps: the same first steps
@@ -403,8 +441,10 @@ def test_calendar_features_on_monthly_data(air):
 
 def test_calendar_features_on_integer_time_with_season_length():
     y = pd.Series(seasonal(48), index=pd.RangeIndex(0, 96, 2))
-    model = tiny(horizon=3, input_size=6, base_forecast="naive", season_length=12, calendar_features=True, strategy="recursive").fit(y)
-    assert model.future_steps_ == 1 and model.regressor_.n_features_in_ == 4
+    model = tiny(
+        horizon=3, input_size=6, base_forecast="naive", season_length=12, calendar_features=True, strategy="recursive"
+    ).fit(y)
+    assert model.future_steps_ == 1 and model.networks_[0].input_size == 4
     assert model.predict(5).index.equals(pd.RangeIndex(96, 106, 2))
     # the phase counts steps, not index units: time 0, 2, 4, ... is step 0, 1, 2, ...
     terms = calendar_features(pd.Index(np.arange(0, 48, 2)), 2, 12)
@@ -419,7 +459,10 @@ def test_calendar_features_on_integer_time_with_season_length():
 
 def test_too_short_series_names_the_series_and_the_minimum():
     y = long_frame(lengths=(40, 20))
-    with pytest.raises(ValueError, match=r"Series 'b' has 20 observations; RNNForecaster needs at least 27 \(input_size=24 \+ horizon=3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Series 'b' has 20 observations; RNNForecaster needs at least 27 \(input_size=24 \+ horizon=3\)",
+    ):
         tiny(horizon=3).fit(y)  # input_size defaults to 2 * season_length = 24 for monthly data
     with pytest.raises(ValueError, match=r"'b' has 20 observations.*at least 21 \(input_size=20 \+ one step=1\)"):
         tiny(horizon=3, input_size=20, strategy="recursive").fit(y)
@@ -436,13 +479,26 @@ def test_nan_in_y_is_rejected():
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"cell": "transformer"}, r"The 'cell' parameter of RNNForecaster must be a str among \{'gru', 'lstm', 'rnn'\}. Got 'transformer' instead."),
-        ({"strategy": "mimo"}, r"The 'strategy' parameter of RNNForecaster must be a str among \{'direct', 'recursive'\}"),
+        (
+            {"cell": "transformer"},
+            r"The 'cell' parameter of RNNForecaster must be a str among \{'gru', 'lstm', 'rnn'\}. "
+            r"Got 'transformer' instead.",
+        ),
+        (
+            {"strategy": "mimo"},
+            r"The 'strategy' parameter of RNNForecaster must be a str among \{'direct', 'recursive'\}",
+        ),
         ({"scaler": "minmax"}, "The 'scaler' parameter of RNNForecaster must be a str among"),
-        ({"horizon": 0}, r"The 'horizon' parameter of RNNForecaster must be an int in the range \[1, inf\). Got 0 instead."),
+        (
+            {"horizon": 0},
+            r"The 'horizon' parameter of RNNForecaster must be an int in the range \[1, inf\). Got 0 instead.",
+        ),
         ({"loss": "quantile"}, "The 'loss' parameter of RNNForecaster"),
         ({"quantiles": [0.5, 1.5]}, "The 'quantiles' parameter of RNNForecaster"),
-        ({"past_covariates": "x"}, "The 'past_covariates' parameter of RNNForecaster must be a list of str or None. Got 'x' instead."),
+        (
+            {"past_covariates": "x"},
+            "The 'past_covariates' parameter of RNNForecaster must be a list of str or None. Got 'x' instead.",
+        ),
         ({"dtype": "float16"}, "The 'dtype' parameter of RNNForecaster"),
     ],
 )
@@ -456,11 +512,11 @@ def test_unknown_parameter_values_use_sklearn_wording(params, message):
 
 def test_update_moves_the_origin_without_refitting(air):
     model = tiny(horizon=6, input_size=12).fit(air[:-12])
-    weights = model.regressor_.network_.params.copy()
+    weights = model.networks_[0].params.copy()
     before = model.predict()
     assert before.index[0] == pd.Timestamp("1960-01-01")
     model.update(air)
-    np.testing.assert_array_equal(model.regressor_.network_.params, weights)
+    np.testing.assert_array_equal(model.networks_[0].params, weights)
     after = model.predict()
     assert after.index[0] == pd.Timestamp("1961-01-01")
     # the updated model reads the newest input_size values: the same as a copy given them
@@ -535,12 +591,14 @@ def test_log_transform_models_multiplicative_series(air):
 
 def test_ensemble_averages_members_with_distinct_seeds(air):
     ensemble = tiny(horizon=3, input_size=12, n_models=3).fit(air)
-    assert len(ensemble.regressors_) == 3 and ensemble.regressor_ is ensemble.regressors_[0]
-    params = [r.network_.params for r in ensemble.regressors_]
+    assert len(ensemble.networks_) == len(ensemble.histories_) == 3
+    for history in ensemble.histories_:  # each member's curves, early-stopped on the validation windows
+        assert 1 <= history.n_iter == len(history.loss_curve) == len(history.validation_loss_curve) <= 5
+        assert history.best_loss == min(history.validation_loss_curve)
+    params = [network.params for network in ensemble.networks_]
     assert not np.array_equal(params[0], params[1]) and not np.array_equal(params[1], params[2])
     np.testing.assert_array_equal(ensemble.predict(), tiny(horizon=3, input_size=12, n_models=3).fit(air).predict())
-    single = tiny(horizon=3, input_size=12, n_models=1)
-    assert single.fit(air).regressor_.random_state == 0  # one model keeps random_state as given
+    assert tiny(n_models=1)._member_seeds() == [0]  # one model keeps random_state as given
 
 
 # ---------------------------------------------------------------- linear stage
@@ -567,7 +625,7 @@ def test_linear_stage_is_fitted_on_the_windows_the_network_reads(base_forecast):
 
 def test_forecast_is_base_plus_linear_stage_plus_network(air):
     model = tiny(horizon=12, dtype="float64", linear_base="levels").fit(air)
-    network = model.regressor_.network_
+    network = model.networks_[0]
     network.W_out[:] = 0.0
     network.b_out[:] = 0.0  # the network now adds nothing
     forecast = model.predict().to_numpy()

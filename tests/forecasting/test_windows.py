@@ -33,10 +33,16 @@ def test_batches_are_time_major_copies_with_the_future_hidden():
     X, y = windows.batch(np.array([3, 4]))  # starts 3 (last of series 0) and 8 (first of series 1)
     assert X.shape == (5, 2, 4) and X.flags.c_contiguous and not np.shares_memory(X, features)
     np.testing.assert_array_equal(y, [[106.0, 107.0], [111.0, 112.0]])
-    np.testing.assert_array_equal(X[:, 0], [
-        [103, 203, 0, 303], [104, 204, 0, 304], [105, 205, 0, 305],
-        [0, 0, 1, 306], [0, 0, 1, 307],
-    ])
+    np.testing.assert_array_equal(
+        X[:, 0],
+        [
+            [103, 203, 0, 303],
+            [104, 204, 0, 304],
+            [105, 205, 0, 305],
+            [0, 0, 1, 306],
+            [0, 0, 1, 307],
+        ],
+    )
     np.testing.assert_array_equal(features[:, 2], 0.0)  # the buffer itself is untouched
 
 

@@ -60,8 +60,10 @@ def test_float32_tanh_is_accurate_and_bounded():
     assert np.all(np.abs(y) <= 1.0)
     np.testing.assert_array_equal(apply("tanh", -x), -y)  # odd, exactly
     # tanh(+-0) keeps the sign, saturates at +-1.
-    np.testing.assert_array_equal(apply("tanh", np.array([0.0, -0.0, 1e-38, 30.0, -30.0, np.inf, -np.inf], np.float32)),
-                                  np.array([0.0, -0.0, 1e-38, 1.0, -1.0, 1.0, -1.0], np.float32))
+    np.testing.assert_array_equal(
+        apply("tanh", np.array([0.0, -0.0, 1e-38, 30.0, -30.0, np.inf, -np.inf], np.float32)),
+        np.array([0.0, -0.0, 1e-38, 1.0, -1.0, 1.0, -1.0], np.float32),
+    )
     assert np.signbit(apply("tanh", np.array([-0.0], np.float32)))[0]
 
 

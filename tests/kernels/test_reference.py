@@ -85,7 +85,10 @@ def torch_forward_backward(cell, activation, x, params, state0, dout, dstateT):
         loss = loss + (f * torch.from_numpy(dstateT[:, s])).sum()
     loss.backward()
     grads = [
-        tuple(getattr(module, f"{name}_l{layer}").grad.numpy() for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        tuple(
+            getattr(module, f"{name}_l{layer}").grad.numpy()
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        )
         for layer in range(num_layers)
     ]
     stateT = np.stack([f.detach().numpy() for f in finals], axis=1)

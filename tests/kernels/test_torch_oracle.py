@@ -16,7 +16,7 @@ def torch_network(cell, activation, x, params, state0, dout, dstateT, dtype):
 
     Like ``test_reference.torch_forward_backward``, which is float64 only.
     """
-    t = lambda a, grad=False: torch.tensor(np.asarray(a, dtype), requires_grad=grad)  # noqa: E731
+    t = lambda a, grad=False: torch.tensor(np.asarray(a, dtype), requires_grad=grad)
     H = params[0][1].shape[1]
     kwargs = dict(input_size=x.shape[2], hidden_size=H, num_layers=len(params), batch_first=True)
     if cell == "rnn":

@@ -117,7 +117,10 @@ def test_adam_matches_torch():
     torch = pytest.importorskip("torch", reason="torch is the oracle for this test")
     rng = np.random.default_rng(1)
     start = rng.standard_normal(5)
-    for name, torch_opt, kwargs in [("adam", torch.optim.Adam, {}), ("adamw", torch.optim.AdamW, {"weight_decay": 0.1})]:
+    for name, torch_opt, kwargs in [
+        ("adam", torch.optim.Adam, {}),
+        ("adamw", torch.optim.AdamW, {"weight_decay": 0.1}),
+    ]:
         params = start.copy()
         tp = torch.tensor(start.copy(), requires_grad=True)
         ours = OPTIMIZERS[name](params, 0.01, **kwargs)

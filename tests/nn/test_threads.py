@@ -60,13 +60,11 @@ def test_n_threads_is_validated():
 
 
 def test_numba_threads_restored_when_fit_fails(monkeypatch):
-    import tsrnn.estimators
-
     def fail(*args, **kwargs):
         assert numba.get_num_threads() == 1
         raise RuntimeError("training failed")
 
-    monkeypatch.setattr(tsrnn.estimators, "run_epochs", fail)
+    monkeypatch.setattr(RecurrentNetwork, "loss_and_grad", fail)  # inside the trainer's epoch loop
     X, y = _sine_windows(n=60)
     previous = numba.get_num_threads()
     with pytest.raises(RuntimeError, match="training failed"):
@@ -127,7 +125,7 @@ def test_fit_releases_step_buffers():
 def test_backtest_task_in_a_worker_pool_runs_numba_single_threaded(monkeypatch):
     import importlib
 
-    bt = importlib.import_module("tsrnn.evaluation.backtest")  # the module, not the function
+    bt = importlib.import_module("tsrnn.forecasting.backtest")
 
     seen = []
 

@@ -1,7 +1,16 @@
-"""Forecast evaluation: metrics, rolling-origin backtests, model comparison and plots."""
+"""Forecast evaluation: metrics, rolling-origin backtests, model comparison, the accuracy suite and plots.
 
-from .backtest import Comparison, backtest, compare, evaluate
-from .metrics import METRICS, coverage, mae, mase, pinball, rmse, smape
+This layer compares models (:func:`compare`, :mod:`~tsrnn.evaluation.suite`) and draws
+the results (:mod:`~tsrnn.evaluation.plots`). The backtest of one model and its scores
+live one layer down, in :mod:`tsrnn.forecasting.backtest` and
+:mod:`tsrnn.forecasting.scoring` (``RNNForecaster.auto`` needs them), and the metric
+formulas in :mod:`tsrnn.metrics`; they are re-exported here, where users look for them.
+"""
+
+from ..forecasting.backtest import backtest
+from ..forecasting.scoring import evaluate
+from ..metrics import METRICS, coverage, mae, mase, pinball, rmse, smape
+from .compare import Comparison, compare
 from .plots import plot_forecasts, plot_leaderboard
 
 __all__ = [

@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from ..forecasting._panel import to_panel
-from .backtest import _model_columns
+from ..forecasting.backtest import BACKTEST_COLUMNS
+from ..forecasting.panel import model_columns, to_panel
 
 __all__ = ["plot_forecasts", "plot_leaderboard"]
 
@@ -22,9 +22,7 @@ def _pyplot():
 def _long_forecasts(forecasts):
     """Forecast output of any shape family -> long frame with unique_id and ds."""
     if isinstance(forecasts, pd.Series):
-        return pd.DataFrame(
-            {"unique_id": forecasts.name, "ds": forecasts.index, forecasts.name: forecasts.to_numpy()}
-        )
+        return pd.DataFrame({"unique_id": forecasts.name, "ds": forecasts.index, forecasts.name: forecasts.to_numpy()})
     if {"unique_id", "ds"} <= set(forecasts.columns):
         return forecasts
     if isinstance(forecasts.columns, pd.MultiIndex):  # wide with quantiles: (series, column)
@@ -67,7 +65,7 @@ def plot_forecasts(forecasts, y=None, models=None, unique_ids=None, max_series=4
     """
     plt = _pyplot()
     frame = _long_forecasts(forecasts)
-    columns = _model_columns(frame.drop(columns=[c for c in ("cutoff",) if c in frame.columns]))
+    columns = model_columns([c for c in frame.columns if c not in BACKTEST_COLUMNS])
     if models is not None:
         absent = [m for m in models if m not in columns]
         if absent:
@@ -106,8 +104,12 @@ def plot_forecasts(forecasts, y=None, models=None, unique_ids=None, max_series=4
                     upper = [p for p in quantiles if np.isclose(p, 1 - q)]
                     if upper:
                         ax_.fill_between(
-                            part["ds"], part[quantiles[q]], part[quantiles[upper[0]]],
-                            color=colour, alpha=0.12 + 0.25 * q, linewidth=0,
+                            part["ds"],
+                            part[quantiles[q]],
+                            part[quantiles[upper[0]]],
+                            color=colour,
+                            alpha=0.12 + 0.25 * q,
+                            linewidth=0,
                         )
         ax_.set_title(str(uid))
         ax_.legend(loc="upper left", fontsize="small")

@@ -11,22 +11,25 @@ import numpy as np
 import pandas as pd
 
 from ..datasets import list_datasets, load_dataset
-from .backtest import compare
+from ..forecasting.registry import MODEL_NAMES, MODELS, make_models
+from ..forecasting.scoring import evaluate
+from ..frequencies import default_horizon
+from .compare import compare
 
-# Forecast horizon per frequency family (the M4 competition's choices).
-HORIZONS = {"MS": 12, "ME": 12, "QS": 8, "QE": 8, "YS": 6, "YE": 6}
-NEURAL = ("lstm", "gru", "rnn")
-CLASSICAL = ("autoarima", "ets", "seasonalnaive")
+NEURAL = tuple(name for name in MODEL_NAMES if MODELS[name].seeded)
+CLASSICAL = tuple(name for name in MODEL_NAMES if not MODELS[name].seeded)
 INTERVAL = [0.1, 0.9]  # baselines report an 80 % interval; its coverage is scored
 
 
 def suite_datasets(names=None):
-    """(name, data, season_length, horizon) for each bundled dataset."""
+    """(name, data, season_length, horizon) for each bundled dataset.
+
+    The horizon is the suite's for the dataset's frequency (:func:`tsrnn.frequencies.default_horizon`).
+    """
     info = list_datasets().set_index("name")
     for name in names or info.index:
         row = info.loc[name]
-        freq = str(row["frequency"]).split("-")[0]
-        yield name, load_dataset(name), int(row["season_length"]), HORIZONS.get(freq, 2 * int(row["season_length"]))
+        yield name, load_dataset(name), int(row["season_length"]), default_horizon(row["frequency"])
 
 
 def run_suite(models=NEURAL + CLASSICAL, seeds=(0, 1, 2), datasets=None, n_windows=3, progress=False, log=print):
@@ -35,7 +38,7 @@ def run_suite(models=NEURAL + CLASSICAL, seeds=(0, 1, 2), datasets=None, n_windo
     Parameters
     ----------
     models : sequence of str, default=all
-        Names understood by :func:`tsrnn.cli.make_models`.
+        Names from :data:`tsrnn.forecasting.registry.MODEL_NAMES`.
     seeds : sequence of int, default=(0, 1, 2)
         ``random_state`` of the neural models, one run each.
     datasets : sequence of str or None, default=None
@@ -51,8 +54,6 @@ def run_suite(models=NEURAL + CLASSICAL, seeds=(0, 1, 2), datasets=None, n_windo
         One row per (dataset, model, seed): ``mase``, ``smape``, ``coverage-80``,
         ``holdout_mase`` (last window only), ``seconds`` (fit + predict per window).
     """
-    from ..cli import make_models
-
     neural = [m for m in models if m in NEURAL]
     classical = [m for m in models if m not in NEURAL]
     rows = []
@@ -65,8 +66,13 @@ def run_suite(models=NEURAL + CLASSICAL, seeds=(0, 1, 2), datasets=None, n_windo
                     model.set_params(quantiles=INTERVAL)
             start = time.perf_counter()
             board, forecasts = compare(
-                built, y, horizon=horizon, n_windows=n_windows, season_length=season_length,
-                metrics=("mase", "smape", "coverage"), progress=progress,
+                built,
+                y,
+                horizon=horizon,
+                n_windows=n_windows,
+                season_length=season_length,
+                metrics=("mase", "smape", "coverage"),
+                progress=progress,
             )
             holdout = _holdout_mase(forecasts, y, season_length)
             for alias, scores in board.iterrows():
@@ -87,8 +93,6 @@ def run_suite(models=NEURAL + CLASSICAL, seeds=(0, 1, 2), datasets=None, n_windo
 
 
 def _holdout_mase(forecasts, y, season_length):
-    from .backtest import evaluate
-
     last = forecasts[forecasts["cutoff"] == forecasts.groupby("unique_id")["cutoff"].transform("max")]
     return evaluate(last, y, metrics=("mase",), season_length=season_length)["mase"]
 

@@ -3,7 +3,7 @@
 Users call ``fit(y, X=None)``, ``predict(h=None, X_future=None)`` and
 ``forecast(y, h, X=None, X_future=None)`` with pandas data (a Series, a wide DataFrame
 or a long ``unique_id, ds, y`` frame); :class:`BaseForecaster` validates it, converts it
-to one internal :class:`~tsrnn.forecasting._panel.Panel` and gives the forecasts back in
+to one internal :class:`~tsrnn.forecasting.panel.Panel` and gives the forecasts back in
 the input's shape family with the right future timestamps.
 
 Writing a forecaster (hook API)
@@ -13,7 +13,7 @@ Subclass :class:`BaseForecaster`, keep ``__init__`` to storing its arguments (in
 the panel, never pandas input:
 
 ``_fit_panel(self, panel)``
-    Learn from ``panel`` (a :class:`~tsrnn.forecasting._panel.Panel`): ``panel.values``
+    Learn from ``panel`` (a :class:`~tsrnn.forecasting.panel.Panel`): ``panel.values``
     (float64, all series back to back), ``panel.indptr`` (series ``i`` is
     ``values[indptr[i]:indptr[i + 1]]``, oldest first; also ``panel.series(i)``),
     ``panel.n_series``, ``panel.lengths``, ``panel.ds``, ``panel.freq``. Covariates,
@@ -27,10 +27,11 @@ the panel, never pandas input:
     Forecast ``h`` steps after the end of every series of the fitted panel (available as
     ``self.panel_``). ``panel_future_exog`` is None, or an ndarray of shape
     ``(n_series, h, n_exog)`` with the covariates of the forecast steps (only when the
-    model was fitted with covariates; the last axis follows ``_future_exog_names()``). Return an ndarray of shape ``(n_series, h)``
-    with the point forecasts, or a tuple ``(point, quantile_forecasts)`` where
-    ``quantile_forecasts`` has shape ``(n_series, h, len(self.quantiles))``, one slice
-    per entry of ``self.quantiles`` in that order. Non-finite forecasts are rejected
+    model was fitted with covariates; the last axis follows ``_future_exog_names()``).
+    Return an ndarray of shape ``(n_series, h)`` with the point forecasts, or a tuple
+    ``(point, quantile_forecasts)`` where ``quantile_forecasts`` has shape
+    ``(n_series, h, len(self.quantiles))``, one slice per entry of ``self.quantiles`` in
+    that order. Non-finite forecasts are rejected
     with an error, never returned.
 
 Optional:
@@ -64,14 +65,14 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import _Named, validate_params
-from ._panel import format_forecast, future_exog, quantile_column, to_panel
+from .._validation import Predicate, validate_params
+from .panel import format_forecast, future_exog, quantile_column, to_panel
 
 __all__ = ["BaseForecaster", "quantile_column"]
 
 
 # Extra constraint shared by every forecaster (the others live in tsrnn._validation).
-ALIAS = _Named("a non-empty str", lambda v: isinstance(v, str) and v != "")
+ALIAS = Predicate("a non-empty str", lambda v: isinstance(v, str) and v != "")
 
 
 # ---------------------------------------------------------------- base class
@@ -206,9 +207,7 @@ class BaseForecaster(BaseEstimator):
         """
         check_is_fitted(self, "panel_")
         if not self._supports_update:
-            raise NotImplementedError(
-                f"{type(self).__name__} cannot be conditioned on new data without refitting."
-            )
+            raise NotImplementedError(f"{type(self).__name__} cannot be conditioned on new data without refitting.")
         panel = self._to_checked_panel(y, X)
         if not panel.ids.equals(self.panel_.ids):
             raise ValueError(
@@ -302,7 +301,6 @@ class BaseForecaster(BaseEstimator):
         for name, values in (("point", point), ("quantile", quantile_forecasts)):
             if values is not None and not np.isfinite(values).all():
                 raise RuntimeError(
-                    f"{type(self).__name__} produced non-finite {name} forecasts; refusing to "
-                    "return them."
+                    f"{type(self).__name__} produced non-finite {name} forecasts; refusing to return them."
                 )
         return point, quantile_forecasts

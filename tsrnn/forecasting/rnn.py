@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from .._validation import BOOLEAN, NONE, QUANTILES, Interval, StrOptions, _Named
-from ..estimators import RNNRegressor, _store_params
+from .._validation import BOOLEAN, NONE, QUANTILES, Interval, Predicate, StrOptions
+from ..estimators import PARAMETER_CONSTRAINTS
+from ..frequencies import calendar_attributes, default_season_length
 from ..kernels import CELLS
-from ..nn import LOSSES
+from ..nn import LOSSES, RecurrentNetwork, Trainer, seeded_generator
 from ..nn.training import point_prediction, quantile_predictions
-from ._panel import default_season_length
 from .base import ALIAS, BaseForecaster
 from .linear import fit_linear_base
 from .windows import SeriesWindows, base_offsets, hide_future, linear_window, relative_to_last, window_starts
@@ -36,20 +36,7 @@ def _no_scaling(y):
 
 SCALERS = {"standard": _standard, "robust": _robust, "none": _no_scaling}
 
-LIST_OF_STR = _Named(
-    "a list of str", lambda v: isinstance(v, (list, tuple)) and all(isinstance(s, str) for s in v)
-)
-
-# Calendar attributes worth encoding per frequency family, with their period.
-_CALENDAR = {
-    "M": [("month", 12)],
-    "Q": [("quarter", 4)],
-    "W": [("dayofyear", 365.25)],
-    "D": [("dayofweek", 7), ("dayofyear", 365.25)],
-    "B": [("dayofweek", 7), ("dayofyear", 365.25)],
-    "h": [("hour", 24), ("dayofweek", 7)],
-    "min": [("minute", 60), ("hour", 24)],
-}
+LIST_OF_STR = Predicate("a list of str", lambda v: isinstance(v, (list, tuple)) and all(isinstance(s, str) for s in v))
 
 
 def calendar_features(ds, freq, season_length):
@@ -73,8 +60,8 @@ def calendar_features(ds, freq, season_length):
         (e.g. yearly data, or integer time with ``season_length=1``).
     """
     if isinstance(ds, pd.DatetimeIndex):
-        code = freq.rule_code.split("-")[0].rstrip("SE")  # 'MS', 'ME' -> 'M'; 'QS-JAN' -> 'Q'
-        terms = [(getattr(ds, attr).to_numpy(dtype=float), period) for attr, period in _CALENDAR.get(code, [])]
+        # which attributes matter per frequency: the one frequency table, tsrnn.frequencies
+        terms = [(getattr(ds, attr).to_numpy(dtype=float), period) for attr, period in calendar_attributes(freq)]
     elif season_length > 1:
         # phase in steps (not in ds units) so a step of 2 with season 4 still cycles
         terms = [((np.asarray(ds, dtype=np.int64) // freq) % season_length, season_length)]
@@ -168,10 +155,15 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
 
     Attributes
     ----------
-    regressors_ : list of RNNRegressor
-        The ``n_models`` trained networks and their training curves (``loss_curve_``, ``n_iter_``, ...).
-    regressor_ : RNNRegressor
-        The first of them.
+    networks_ : list of RecurrentNetwork
+        The ``n_models`` trained networks (:class:`tsrnn.nn.RecurrentNetwork`; weights in
+        ``params``). Each reads time-major windows of the scaled features and outputs what
+        the base forecast and the linear stage leave (``horizon`` or one step, times the
+        quantiles).
+    histories_ : list of TrainingHistory
+        Their training curves and state (:class:`tsrnn.nn.TrainingHistory`: ``loss_curve``,
+        ``validation_loss_curve``, ``best_loss``, ``n_iter``, ...), as :class:`tsrnn.nn.Trainer`
+        left them.
     input_size_, season_length_ : int
         Resolved window length and seasonal period.
     linear_base_ : LinearBase or None
@@ -212,13 +204,25 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         "calendar_features": [BOOLEAN],
         "past_covariates": [LIST_OF_STR, NONE],
         "quantiles": [QUANTILES, NONE],
-        # the network's parameters, as RNNRegressor checks them
+        # the network's parameters, as the regressors check them
         **{
-            name: RNNRegressor._parameter_constraints[name]
+            name: PARAMETER_CONSTRAINTS[name]
             for name in (
-                "hidden_size", "num_layers", "dropout", "optimizer", "learning_rate", "lr_schedule", "batch_size",
-                "max_epochs", "clip_norm", "early_stopping", "validation_fraction", "n_iter_no_change", "dtype",
-                "random_state", "verbose",
+                "hidden_size",
+                "num_layers",
+                "dropout",
+                "optimizer",
+                "learning_rate",
+                "lr_schedule",
+                "batch_size",
+                "max_epochs",
+                "clip_norm",
+                "early_stopping",
+                "validation_fraction",
+                "n_iter_no_change",
+                "dtype",
+                "random_state",
+                "verbose",
             )
         },
         "loss": [StrOptions(set(LOSSES) - {"quantile"})],
@@ -258,7 +262,36 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         verbose=0,
         alias=None,
     ):
-        _store_params(self, locals())
+        self.cell = cell
+        self.horizon = horizon
+        self.input_size = input_size
+        self.season_length = season_length
+        self.strategy = strategy
+        self.scaler = scaler
+        self.base_forecast = base_forecast
+        self.linear_base = linear_base
+        self.transform = transform
+        self.n_models = n_models
+        self.calendar_features = calendar_features
+        self.past_covariates = past_covariates
+        self.quantiles = quantiles
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.loss = loss
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.clip_norm = clip_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+        self.alias = alias  # stored by the property's setter as _alias
 
     @property
     def alias(self):
@@ -370,19 +403,40 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
             train.linear_base = self.linear_base_
             if validation is not None:
                 validation.linear_base = self.linear_base_
+        # The one training seam the regressors use too; what the forecaster does not expose
+        # (weight_decay, tol, the uniform initialisation) keeps the regressors' defaults.
+        quantiles = self._sorted_quantiles()
+        trainer = Trainer(
+            "quantile" if quantiles is not None else self.loss,
+            quantiles=quantiles,
+            optimizer=self.optimizer,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            clip_norm=self.clip_norm,
+            dropout=self.dropout,
+            n_iter_no_change=self.n_iter_no_change,
+            lr_schedule=self.lr_schedule,
+            verbose=self.verbose,
+        )
+        n_outputs = train.n_targets * (1 if quantiles is None else quantiles.size)
+        networks, histories = [], []
+        for seed in self._member_seeds():
+            rng = seeded_generator(seed)
+            network = RecurrentNetwork(
+                self.cell, train.n_features, self.hidden_size, self.num_layers, n_outputs, dtype=self.dtype
+            )
+            network.initialize(rng)
+            histories.append(trainer.fit(network, trainer.start(network, rng), train, validation))
+            networks.append(network)
+        self.networks_, self.histories_ = networks, histories
+
+    def _member_seeds(self):
+        """The ``random_state`` of each ensemble member."""
         if self.n_models == 1:
-            seeds = [self.random_state]
-        else:  # distinct, reproducible seeds for the members
-            seeds = check_random_state(self.random_state).randint(2**31 - 1, size=self.n_models).tolist()
-        self.regressors_ = []
-        for seed in seeds:
-            regressor = self._make_regressor(seed)
-            regressor._check_params()
-            regressor._fit_windows(train, validation, train.n_features, resume=False, incremental=False)
-            # What RNNRegressor.fit would record, so regressor_.predict/save work on 3-D windows.
-            regressor.n_features_in_, regressor._input_ndim, regressor._y_ndim = train.n_features, 3, 2
-            self.regressors_.append(regressor)
-        self.regressor_ = self.regressors_[0]
+            return [self.random_state]
+        # distinct, reproducible seeds for the members
+        return check_random_state(self.random_state).randint(2**31 - 1, size=self.n_models).tolist()
 
     def _training_windows(self, panel):
         """Resolve sizes, learn the scaling and return the (train, validation) windows."""
@@ -399,7 +453,9 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
                 )
             self.base_offsets_ = base_offsets(steps, period)
         self._check_lengths(
-            panel.lengths, panel.ids, self.input_size_ + steps,
+            panel.lengths,
+            panel.ids,
+            self.input_size_ + steps,
             f"input_size={self.input_size_} + {'horizon' if self.strategy == 'direct' else 'one step'}={steps}",
         )
         names = list(panel.exog_names)
@@ -454,28 +510,6 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         validation = SeriesWindows(features, target, val_starts, **layout) if val_starts.size else None
         return train, validation
 
-    def _make_regressor(self, random_state):
-        return RNNRegressor(
-            cell=self.cell,
-            hidden_size=self.hidden_size,
-            num_layers=self.num_layers,
-            dropout=self.dropout,
-            loss="quantile" if self.quantiles is not None else self.loss,
-            quantiles=self.quantiles,
-            optimizer=self.optimizer,
-            learning_rate=self.learning_rate,
-            lr_schedule=self.lr_schedule,
-            batch_size=self.batch_size,
-            max_epochs=self.max_epochs,
-            clip_norm=self.clip_norm,
-            early_stopping=self.early_stopping,
-            validation_fraction=self.validation_fraction,
-            n_iter_no_change=self.n_iter_no_change,
-            dtype=self.dtype,
-            random_state=random_state,
-            verbose=self.verbose,
-        )
-
     def _future_exog_names(self):
         return [self.panel_.exog_names[k] for k in self.known_exog_]
 
@@ -524,7 +558,9 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         point = self._untransformed(point_prediction(raw, outputs, quantiles)[:, :h] * scale + loc)
         if quantiles is None:
             return point
-        q = self._untransformed(quantile_predictions(raw, outputs, quantiles)[:, :h] * scale[:, :, None] + loc[:, :, None])
+        q = self._untransformed(
+            quantile_predictions(raw, outputs, quantiles)[:, :h] * scale[:, :, None] + loc[:, :, None]
+        )
         rank = np.argsort(np.argsort(self.quantiles))  # column of each user quantile among the sorted ones
         return point, q[:, :, rank]
 
@@ -542,13 +578,13 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         """Scaled forecasts (head outputs plus the linear stage and the base forecast)
         for windows ``hist (n, T, D)`` followed by ``futr (n, future_steps_, D)``."""
         X = np.concatenate([hist, futr], axis=1).transpose(1, 0, 2)
-        X = np.ascontiguousarray(X, dtype=self.regressor_.network_.dtype)
+        X = np.ascontiguousarray(X, dtype=self.networks_[0].dtype)
         if self.base_offsets_ is not None:
             relative_to_last(X, self.input_size_)
         if self.future_steps_:
             hide_future(X, self.input_size_, np.arange(self._n_past()), self._n_past())
         # the ensemble forecast: the members' outputs (quantiles too) averaged
-        out = np.mean([r.network_.predict(X).astype(np.float64) for r in self.regressors_], axis=0)
+        out = np.mean([network.predict(X).astype(np.float64) for network in self.networks_], axis=0)
         base = np.zeros((len(hist), self._output_steps()))
         if self.linear_base_ is not None:
             window = hist[:, : self.input_size_, 0].astype(np.float64)

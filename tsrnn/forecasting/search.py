@@ -7,10 +7,11 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 
-from ._panel import default_season_length, to_panel
-
-# Point-forecast errors (lower is better) that auto() can minimise.
-ERROR_METRICS = ("mase", "smape", "mae", "rmse")
+from ..frequencies import default_season_length
+from ..metrics import ERROR_METRICS
+from .backtest import backtest
+from .panel import to_panel
+from .scoring import evaluate
 
 
 def default_search_space(input_unit, hidden_size, learning_rate):
@@ -28,8 +29,6 @@ def search_forecaster(model, y, X=None, search_space=None, n_windows=2, max_seco
 
     See :meth:`RNNForecaster.auto`; ``model`` supplies every parameter not searched.
     """
-    from ..evaluation import backtest, evaluate
-
     if metric not in ERROR_METRICS:
         raise ValueError(f"metric must be one of {list(ERROR_METRICS)}; got {metric!r}.")
     season_length = model.season_length or default_season_length(to_panel(y, X).freq)

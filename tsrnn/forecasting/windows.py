@@ -12,7 +12,7 @@ import numpy as np
 
 
 class SeriesWindows:
-    """Window samples over concatenated series, fed to :func:`tsrnn.nn.training.run_epochs`.
+    """Window samples over concatenated series, fed to :class:`tsrnn.nn.Trainer`.
 
     Sample ``k`` starts at row ``s = starts[k]``: its inputs are the feature rows
     ``[s, s + input_size + future_steps)``, its forecast origin is row
@@ -60,8 +60,17 @@ class SeriesWindows:
     """
 
     def __init__(
-        self, features, target, starts, input_size, horizon, future_steps=0, past_columns=(0,), flag_column=None,
-        base_offsets=None, linear_base=None,
+        self,
+        features,
+        target,
+        starts,
+        input_size,
+        horizon,
+        future_steps=0,
+        past_columns=(0,),
+        flag_column=None,
+        base_offsets=None,
+        linear_base=None,
     ):
         if future_steps and flag_column is None:
             raise ValueError("future_steps > 0 needs a flag_column marking the future steps.")

@@ -19,7 +19,12 @@ c for lstm):
 - ``gates (T, B, cache_factor*H)``: what a cell stores in the forward pass
   for BPTT, so that backward recomputes nothing;
 - ``work``: a 1-D scratch array of the dtype, the last argument of every
-  kernel, with at least :func:`work_size` elements (see :mod:`.rnn`).
+  kernel, with at least :func:`work_size` elements (see :mod:`.cpu`).
+
+Modules: ``reference`` (the float64 NumPy oracle), one module per cell
+(``rnn``, ``lstm``, ``gru``: the cell's math and CPU steps), ``cpu`` (the one
+CPU driver that runs every cell), ``cpu_ops`` (the CPU building blocks the
+cells share), ``activations``, ``blas`` and ``warmup``.
 """
 
 from collections import namedtuple
@@ -68,12 +73,10 @@ def get_kernels(cell, device="cpu"):
     Returns
     -------
     Kernels
-        Named tuple ``(forward, forward_train, backward)`` with the signatures
-        documented in :mod:`tsrnn.kernels.rnn`: thin Python wrappers over the
-        cell's one compiled (``parallel=True``, cached) function ``_<cell>``.
+        Named tuple ``(forward, forward_train, backward)``: thin Python wrappers
+        over the cell's one compiled (``parallel=True``, cached) function
+        ``tsrnn.kernels.cpu._<cell>``, documented on each wrapper.
     """
-    import importlib
-
     from .._config import start_threads
 
     spec = get_cell(cell)
@@ -82,8 +85,14 @@ def get_kernels(cell, device="cpu"):
     if device != "cpu":
         raise ValueError(f"Unknown device {device!r}; expected one of {list(DEVICES)}.")
     start_threads()  # numba's threading layer, configured before any kernel runs
-    module = importlib.import_module(f"{__name__}.{spec.name}")
-    return Kernels(*(getattr(module, f"{spec.name}_{kind}") for kind in Kernels._fields))
+    if spec.name not in _KERNELS:
+        from .cpu import cell_kernels
+
+        _KERNELS[spec.name] = Kernels(*cell_kernels(spec.name))
+    return _KERNELS[spec.name]
+
+
+_KERNELS = {}
 
 
 def work_size(cell, kind, B, D, H, n_shards=None):
@@ -103,13 +112,11 @@ def work_size(cell, kind, B, D, H, n_shards=None):
     -------
     int
     """
-    import importlib
-
     import numba
+
+    from .cpu import work_size as cpu_work_size
 
     spec = get_cell(cell)
     if n_shards is None:
         n_shards = numba.config.NUMBA_NUM_THREADS
-    module = importlib.import_module(f"{__name__}.{spec.name}")
-    size_fn = getattr(module, f"{spec.name}_work_size").py_func
-    return int(size_fn(WORK_KINDS[kind], B, D, H, max(1, min(n_shards, B))))
+    return int(cpu_work_size(spec.name, WORK_KINDS[kind], B, D, H, max(1, min(n_shards, B))))

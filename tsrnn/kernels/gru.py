@@ -1,56 +1,70 @@
-"""CPU kernels of the GRU cell (gates r, z, n; state h).
+"""The GRU cell (gates r, z, n; state h): ``n = tanh(W_in x + b_in + r*(W_hn h + b_hn))``, ``h' = (1-z)*n + z*h``.
 
-``n = tanh(W_in x + b_in + r*(W_hn h + b_hn))``, ``h' = (1-z)*n + z*h``. Same
-kernels, signatures and plan as :mod:`.rnn`; ``act`` is accepted for a uniform
-signature and ignored. The BPTT cache per step is
+The cell interface is described in :mod:`.rnn`. The BPTT cache per step is
 ``gates[t] = [r, z, n, W_hn h + b_hn]`` (B, 4H). The input and recurrent
-products go to two per-shard scratch blocks, since ``r`` scales only the
-recurrent part of ``n``.
+products go to two scratch blocks, since ``r`` scales only the recurrent part
+of ``n``; so the input and recurrent bias gradients differ (two bias partials).
+``act`` is accepted for a uniform signature and ignored.
 """
 
-import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .. import _config
+from . import CELLS
 from .activations import sigmoid, tanh
 from .blas import gemm
-from .rnn import (
-    _copy,
-    _copy2d,
-    _empties,
-    _empty_sequence,
-    _get_work,
-    _n_shards,
-    _parts_size,
-    _project,
-    _shard,
-    _sum_parts,
-    _transpose,
-    _weight_grads_step,
-)
+from .cpu_ops import project, transpose, weight_grads_step
+
+SPEC = CELLS["gru"]
+N_STATES = SPEC.n_states
+N_BIAS_PARTS = 2
 
 
 @njit(inline="always", **_config.JIT)
-def gru_work_size(kind, B, D, H, n_shards):
-    """Elements of ``work`` the gru kernels use (kind 0 forward, 1 forward_train, 2 backward).
-
-    Plain arithmetic (no calls), so :func:`tsrnn.kernels.work_size` can run it uncompiled.
-    """
-    GH = 3 * H
+def scratch_widths(kind, H, D):
+    """Per-row widths of the scratch blocks: forward ``ax``, ``ah``, ``cache``; training
+    ``ax``, ``ah``; backward ``dg_ih``, ``dg_hh``."""
     if kind == 0:
-        return 12 * B * H + D * GH
+        return 3 * H, 3 * H, 4 * H
     if kind == 1:
-        return 6 * B * H + D * GH
-    return 7 * B * H + n_shards * (GH * D + GH * H + 2 * GH)
+        return 3 * H, 3 * H, 0
+    return 3 * H, 3 * H, 0
 
 
 @njit(**_config.JIT)
-def _gru_cell(ax, ah, b_ih, b_hh, h_prev, h_new, cache):
+def prepare(W_ih, W_hh, b_ih, b_hh, W_ihT, W_cat, bias):
+    """Only ``W_ihT`` (for the narrow-input hand projection): the gru keeps its two products apart."""
+    transpose(W_ih, W_ihT)
+
+
+# --- per-element math (one source for every loop and device) ------------------------
+
+
+@njit(**_config.JIT)
+def gru_state(z, n, h_prev, one):
+    """The new state from the update gate, the candidate and the previous state."""
+    return (one - z) * n + z * h_prev
+
+
+@njit(**_config.JIT)
+def gru_grad(r, z, n, hn, h_prev, dh, one):
+    """Gradients of one element: ``(d_r, d_z, d_n, dh_prev)``, w.r.t. the r, z and n
+    pre-activations (the recurrent part of n gets ``r * d_n``) and the ``z*h`` path
+    to the previous state; ``hn = W_hn h + b_hn``."""
+    d_n = dh * (one - z) * (one - n * n)
+    return d_n * hn * r * (one - r), dh * (h_prev - n) * z * (one - z), d_n, dh * z
+
+
+# --- CPU row loops -------------------------------------------------------------------
+
+
+@njit(inline="always", **_config.JIT)
+def _cell_rows(ax, ah, b_ih, b_hh, h_prev, h_new, cache):
     """Pointwise part of one step for a block of rows.
 
     ``ax = x_t @ W_ih.T`` and ``ah = h_prev @ W_hh.T`` (rows, 3H, without
     biases); writes ``h_new`` (rows, H; may be ``h_prev``) and ``cache`` (rows, 4H).
-    Gates are views indexed from 0, one loop per activation (see ``lstm._lstm_cell``).
+    Gates are views indexed from 0, one loop per activation (see ``lstm._cell_rows``).
     """
     rows, H = h_new.shape
     one = h_new.dtype.type(1.0)
@@ -68,45 +82,11 @@ def _gru_cell(ax, ah, b_ih, b_hh, h_prev, h_new, cache):
             c_hn[j] = hn
             n = tanh(ax_n[j] + bi_n[j] + c_r[j] * hn)
             c_n[j] = n
-            z = c_z[j]
-            hn_[j] = (one - z) * n + z * hp[j]
+            hn_[j] = gru_state(c_z[j], n, hp[j], one)
 
 
-@njit(**_config.JIT)
-def _gru_forward_shard(x, state0, W_ih, W_ihT, W_hh, b_ih, b_hh, out, stateT, ax, ah, cache, h0, h1, b0, b1):
-    """Inference time loop for rows ``b0:b1``; scratch ``ax``, ``ah (B, 3H)``, ``cache (B, 4H)``,
-    ``h0``, ``h1 (B, H)``. Without ``out``, ``h`` alternates between ``h0`` and ``h1``
-    (an in-place update would defeat vectorisation)."""
-    T = x.shape[0]
-    H = W_hh.shape[1]
-    rows = b1 - b0
-    keep = out.size > 0
-    ax, ah, cache, h0, h1 = ax[b0:b1], ah[b0:b1], cache[b0:b1], h0[b0:b1], h1[b0:b1]
-    h_prev = state0[0, b0:b1]
-    for t in range(T):
-        _project(x[t, b0:b1], W_ihT, W_ih, ax, 0.0)
-        gemm(0, 1, rows, 3 * H, H, 1.0, h_prev, H, W_hh, H, 0.0, ah, 3 * H)
-        h_new = out[t, b0:b1] if keep else (h0 if t % 2 == 0 else h1)
-        _gru_cell(ax, ah, b_ih, b_hh, h_prev, h_new, cache)
-        h_prev = h_new
-    _copy2d(stateT[0, b0:b1], h_prev)
-
-
-@njit(**_config.JIT)
-def _gru_train_shard(x, W_ih, W_ihT, W_hh, b_ih, b_hh, states, gates, ax, ah, b0, b1):
-    T = x.shape[0]
-    H = W_hh.shape[1]
-    rows = b1 - b0
-    ax, ah = ax[b0:b1], ah[b0:b1]
-    for t in range(T):
-        h_prev = states[t, 0, b0:b1]
-        _project(x[t, b0:b1], W_ihT, W_ih, ax, 0.0)
-        gemm(0, 1, rows, 3 * H, H, 1.0, h_prev, H, W_hh, H, 0.0, ah, 3 * H)
-        _gru_cell(ax, ah, b_ih, b_hh, h_prev, states[t + 1, 0, b0:b1], gates[t, b0:b1])
-
-
-@njit(**_config.JIT)
-def _gru_cell_backward(dh, dout, t, b0, h_prev, cache, dg_ih, dg_hh, db_ih, db_hh):
+@njit(inline="always", **_config.JIT)
+def _cell_rows_backward(dh, dout, t, b0, h_prev, cache, dg_ih, dg_hh, db_ih, db_hh):
     """Pointwise part of one backward step for a block of rows.
 
     Writes ``dg_ih``, ``dg_hh`` (rows, 3H), the gradients w.r.t. the input and
@@ -128,172 +108,52 @@ def _gru_cell_backward(dh, dout, t, b0, h_prev, cache, dg_ih, dg_hh, db_ih, db_h
                 dh_b[j] += dout_b[j]
         for j in range(H):
             r = r_[j]
-            z = z_[j]
-            n = n_[j]
-            dh_t = dh_b[j]
-            dan = dh_t * (one - z) * (one - n * n)
-            dar = dan * hn_[j] * r * (one - r)
-            daz = dh_t * (hp[j] - n) * z * (one - z)
+            dar, daz, dan, dh_prev = gru_grad(r, z_[j], n_[j], hn_[j], hp[j], dh_b[j], one)
             di_r[j] = dar
             di_z[j] = daz
             di_n[j] = dan
             dh_r[j] = dar
             dh_z[j] = daz
             dh_n[j] = dan * r
-            dh_b[j] = dh_t * z
+            dh_b[j] = dh_prev
         gi, gh = dg_ih[b], dg_hh[b]
         for k in range(3 * H):
             db_ih[k] += gi[k]
             db_hh[k] += gh[k]
 
 
-@njit(**_config.JIT)
-def _gru_backward_shard(x, W_ih, W_hh, states, gates, dout, dstateT, dx, dstate0, dg_ih, dg_hh, dh, parts, s, b0, b1):
-    """BPTT for rows ``b0:b1`` into ``parts[s]``; scratch ``dg_ih``, ``dg_hh (B, 3H)``, ``dh (B, H)``."""
-    T, D = x.shape[0], x.shape[2]
-    H = W_hh.shape[1]
-    GH = 3 * H
-    rows = b1 - b0
-    dg_ih, dg_hh, dh, part = dg_ih[b0:b1], dg_hh[b0:b1], dh[b0:b1], parts[s]
-    part[:] = 0.0
-    off = GH * D + GH * H
-    db_ih = part[off : off + GH]
-    db_hh = part[off + GH : off + 2 * GH]
-    _copy2d(dh, dstateT[0, b0:b1])
-    for t in range(T - 1, -1, -1):
-        h_prev = states[t, 0, b0:b1]
-        _gru_cell_backward(dh, dout, t, b0, h_prev, gates[t, b0:b1], dg_ih, dg_hh, db_ih, db_hh)
-        gemm(0, 0, rows, H, GH, 1.0, dg_hh, GH, W_hh, H, 1.0, dh, H)
-        _weight_grads_step(dg_ih, dg_hh, x[t, b0:b1], h_prev, part, GH, D, H)
-        if dx.size > 0:
-            gemm(0, 0, rows, D, GH, 1.0, dg_ih, GH, W_ih, D, 0.0, dx[t, b0:b1], D)
-    _copy2d(dstate0[0, b0:b1], dh)
+# --- the steps the driver runs ---------------------------------------------------------
 
 
 @njit(inline="always", **_config.JIT)
-def _gru_shard(kind, x, state0, W_ih, W_ihT, W_hh, b_ih, b_hh, out, stateT, states, gates, dout, dstateT, dx, dstate0, s1, s2, s3, s4, s5, parts, s, b0, b1):
-    if kind == 0:
-        _gru_forward_shard(x, state0, W_ih, W_ihT, W_hh, b_ih, b_hh, out, stateT, s1, s2, s3, s4, s5, b0, b1)
-    elif kind == 1:
-        _gru_train_shard(x, W_ih, W_ihT, W_hh, b_ih, b_hh, states, gates, s1, s2, b0, b1)
-    else:
-        _gru_backward_shard(x, W_ih, W_hh, states, gates, dout, dstateT, dx, dstate0, s1, s2, s3, parts, s, b0, b1)
+def _products(x, h_prev, W_ih, W_ihT, W_hh, ax, ah):
+    """``ax = x @ W_ih.T`` and ``ah = h_prev @ W_hh.T`` for one shard's rows (no biases)."""
+    rows, H = h_prev.shape
+    project(x, W_ihT, W_ih, ax, 0.0)
+    gemm(0, 1, rows, 3 * H, H, 1.0, h_prev, H, W_hh, H, 0.0, ah, 3 * H)
 
 
-@njit(**_config.JIT_PARALLEL)
-def _gru(kind, x, state0, W_ih, W_hh, b_ih, b_hh, out, stateT, states, gates, dout, dstateT, dx, dstate0, dW_ih, dW_hh, db_ih, db_hh, work):
-    """The three gru kernels in one compiled function: ``kind`` 0 forward, 1 forward_train, 2 backward.
-
-    Slots a kind does not use hold empty arrays (see the public wrappers below).
-    One function, not three, because every compiled function re-optimises all
-    the code it calls and numba's parallel passes cost seconds per function:
-    this cut the cold compile of a cell by ~40 %.
-    """
-    T, B, D = x.shape
-    H = W_hh.shape[1]
-    if kind == 1:
-        _copy(states[0], state0)
-    if T == 0 or B == 0:
-        _empty_sequence(kind, state0, stateT, dstateT, dstate0, dW_ih, dW_hh, db_ih, db_hh)
-        return
-    n = _n_shards(B)
-    w = _get_work(work, gru_work_size(kind, B, D, H, n))
-    e2 = w[:0].reshape(0, 0)
-    s1, s2, s3, s4, s5, W_ihT, parts = e2, e2, e2, e2, e2, e2, e2
-    if kind == 0:
-        s1 = w[: 3 * B * H].reshape(B, 3 * H)  # ax
-        s2 = w[3 * B * H : 6 * B * H].reshape(B, 3 * H)  # ah
-        s3 = w[6 * B * H : 10 * B * H].reshape(B, 4 * H)  # cache
-        s4 = w[10 * B * H : 11 * B * H].reshape(B, H)  # h0
-        s5 = w[11 * B * H : 12 * B * H].reshape(B, H)  # h1
-        W_ihT = w[12 * B * H : 12 * B * H + 3 * D * H].reshape(D, 3 * H)
-    elif kind == 1:
-        s1 = w[: 3 * B * H].reshape(B, 3 * H)  # ax
-        s2 = w[3 * B * H : 6 * B * H].reshape(B, 3 * H)  # ah
-        W_ihT = w[6 * B * H : 6 * B * H + 3 * D * H].reshape(D, 3 * H)
-    else:
-        s1 = w[: 3 * B * H].reshape(B, 3 * H)  # dg_ih
-        s2 = w[3 * B * H : 6 * B * H].reshape(B, 3 * H)  # dg_hh
-        s3 = w[6 * B * H : 7 * B * H].reshape(B, H)  # dh
-        P = _parts_size(3 * H, D, H, 2)
-        parts = w[7 * B * H : 7 * B * H + n * P].reshape(n, P)
-    if kind != 2:
-        _transpose(W_ih, W_ihT)
-    if n == 1:  # in the calling thread: the pool is not woken
-        _gru_shard(kind, x, state0, W_ih, W_ihT, W_hh, b_ih, b_hh, out, stateT, states, gates, dout, dstateT, dx, dstate0,
-                   s1, s2, s3, s4, s5, parts, 0 * B, 0 * B, B)
-    else:
-        for s in prange(n):
-            b0, b1 = _shard(B, n, s)
-            _gru_shard(kind, x, state0, W_ih, W_ihT, W_hh, b_ih, b_hh, out, stateT, states, gates, dout, dstateT, dx, dstate0,
-                       s1, s2, s3, s4, s5, parts, np.int64(s), b0, b1)
-    if kind == 2:
-        _sum_parts(parts, n, dW_ih, dW_hh, db_ih, db_hh)
+@njit(**_config.JIT_INNER)
+def forward_step(x, h_prev, c_prev, h_new, c_new, W_ih, W_ihT, W_hh, W_cat, bias, b_ih, b_hh, act, ax, ah, cache):
+    _products(x, h_prev, W_ih, W_ihT, W_hh, ax, ah)
+    _cell_rows(ax, ah, b_ih, b_hh, h_prev, h_new, cache)
 
 
-def gru_forward(x, state0, W_ih, W_hh, b_ih, b_hh, act, out, stateT, work):
-    """Inference pass of one GRU layer (no BPTT cache).
-
-    Parameters
-    ----------
-    x : ndarray of shape (T, B, D)
-    state0 : ndarray of shape (1, B, H)
-    W_ih, W_hh, b_ih, b_hh : ndarray of shapes (3H, D), (3H, H), (3H,), (3H,)
-        Gate order r, z, n.
-    act : int
-        Ignored (the rnn cell's activation code).
-    out : ndarray of shape (T, B, H), or of size 0
-        Written: ``h`` after every step; skipped when ``out.size == 0``.
-    stateT : ndarray of shape (1, B, H)
-        Written: the final ``h``.
-    work : ndarray of shape (>= gru_work_size(0, B, D, H, n_shards),)
-        Scratch memory (allocated here when smaller).
-    """
-    e1, e2, e3, e4 = _empties(x.dtype)
-    _gru(0, x, state0, W_ih, W_hh, b_ih, b_hh, out, stateT, e4, e3, e3, e3, e3, e3, e2, e2, e1, e1, work)
+@njit(**_config.JIT_INNER)
+def train_step(x, h_prev, c_prev, h_new, c_new, cache, W_ih, W_ihT, W_hh, W_cat, bias, b_ih, b_hh, act, ax, ah):
+    _products(x, h_prev, W_ih, W_ihT, W_hh, ax, ah)
+    _cell_rows(ax, ah, b_ih, b_hh, h_prev, h_new, cache)
 
 
-def gru_forward_train(x, state0, W_ih, W_hh, b_ih, b_hh, act, states, gates, work):
-    """Training pass of one GRU layer: states and gate cache for :func:`gru_backward`.
-
-    Parameters
-    ----------
-    x, state0, W_ih, W_hh, b_ih, b_hh, act
-        As in :func:`gru_forward`.
-    states : ndarray of shape (T+1, 1, B, H)
-        Written: ``states[0] = state0``, ``states[t+1]`` the state after step ``t``.
-    gates : ndarray of shape (T, B, 4H)
-        Written: ``r, z, n`` activations and ``W_hn h + b_hn`` of every step.
-    work : ndarray of shape (>= gru_work_size(1, B, D, H, n_shards),)
-        Scratch memory (allocated here when smaller).
-    """
-    e1, e2, e3, e4 = _empties(x.dtype)
-    _gru(1, x, state0, W_ih, W_hh, b_ih, b_hh, e3, e3, states, gates, e3, e3, e3, e3, e2, e2, e1, e1, work)
-
-
-def gru_backward(x, W_ih, W_hh, b_ih, b_hh, act, states, gates, dout, dstateT, dx, dstate0, dW_ih, dW_hh, db_ih, db_hh, work):
-    """Backpropagation through time for one GRU layer.
-
-    All gradient outputs are overwritten, not accumulated into.
-
-    Parameters
-    ----------
-    x, W_ih, W_hh, b_ih, b_hh, act
-        As in :func:`gru_forward`.
-    states, gates : ndarray
-        The cache written by :func:`gru_forward_train`.
-    dout : ndarray of shape (T, B, H), or of size 0
-        Gradient with respect to the outputs ``states[1:, 0]``; size 0 means zero.
-    dstateT : ndarray of shape (1, B, H)
-        Gradient with respect to the final state.
-    dx : ndarray of shape (T, B, D), or of size 0
-        Written: gradient with respect to ``x``; skipped when ``dx.size == 0``.
-    dstate0 : ndarray of shape (1, B, H)
-        Written: gradient with respect to ``state0``.
-    dW_ih, dW_hh, db_ih, db_hh : ndarray
-        Written: gradients with the shapes of the weights.
-    work : ndarray of shape (>= gru_work_size(2, B, D, H, n_shards),)
-        Scratch memory (allocated here when smaller).
-    """
-    e1, e2, e3, e4 = _empties(x.dtype)
-    _gru(2, x, e3, W_ih, W_hh, b_ih, b_hh, e3, e3, states, gates, dout, dstateT, dx, dstate0, dW_ih, dW_hh, db_ih, db_hh, work)
+@njit(**_config.JIT_INNER)
+def backward_step(
+    t, b0, x, h_prev, c_prev, h, cache, dout, dx, dh, dc, W_ih, W_hh, act, dg_ih, dg_hh, part, db_ih, db_hh
+):
+    rows, H = dh.shape
+    D, GH = x.shape[1], 3 * H
+    _cell_rows_backward(dh, dout, t, b0, h_prev, cache, dg_ih, dg_hh, db_ih, db_hh)
+    # dh already holds the z*h path: add the recurrent product (beta = 1)
+    gemm(0, 0, rows, H, GH, 1.0, dg_hh, GH, W_hh, H, 1.0, dh, H)
+    weight_grads_step(dg_ih, dg_hh, x, h_prev, part, GH, D, H)
+    if dx.size > 0:
+        gemm(0, 0, rows, D, GH, 1.0, dg_ih, GH, W_ih, D, 0.0, dx[t, b0 : b0 + rows], D)

@@ -1,7 +1,17 @@
-"""The trainable network built from the kernels: layers, head, losses, optimizers, training."""
+"""The trainable network built from the kernels: layers, head, losses, optimizers, and the trainer."""
 
 from .losses import LOSSES
 from .network import RecurrentNetwork
 from .optimizers import OPTIMIZERS, clip_grad_norm
+from .training import ArrayWindows, Trainer, TrainingHistory, seeded_generator
 
-__all__ = ["LOSSES", "OPTIMIZERS", "RecurrentNetwork", "clip_grad_norm"]
+__all__ = [
+    "LOSSES",
+    "OPTIMIZERS",
+    "ArrayWindows",
+    "RecurrentNetwork",
+    "Trainer",
+    "TrainingHistory",
+    "clip_grad_norm",
+    "seeded_generator",
+]

@@ -269,8 +269,17 @@ class RecurrentNetwork:
         for layer in range(self.num_layers - 1, -1, -1):
             dx = ws.dx[layer - 1] if layer > 0 else ws.no_dx
             k.backward(
-                inputs[layer], *self.layers[layer], act, ws.states[layer], ws.gates[layer],
-                dout, dstateT, dx, ws.dstate0, *self.layer_grads[layer], ws.work,
+                inputs[layer],
+                *self.layers[layer],
+                act,
+                ws.states[layer],
+                ws.gates[layer],
+                dout,
+                dstateT,
+                dx,
+                ws.dstate0,
+                *self.layer_grads[layer],
+                ws.work,
             )
             if layer > 0:
                 dstateT = ws.state0  # zeros: lower layers' final states feed nothing

@@ -70,8 +70,18 @@ class Adam(SGD):
         # One compiled pass over the flat vectors (the NumPy form took ~10
         # temporaries per step, ~2 % of a small training step).
         _adam_step(
-            params, grad, self.m, self.v, lr, wd if self.decoupled else 0.0, 0.0 if self.decoupled else wd,
-            self.beta1, self.beta2, self.eps, 1.0 - self.beta1**self.t, np.sqrt(1.0 - self.beta2**self.t),
+            params,
+            grad,
+            self.m,
+            self.v,
+            lr,
+            wd if self.decoupled else 0.0,
+            0.0 if self.decoupled else wd,
+            self.beta1,
+            self.beta2,
+            self.eps,
+            1.0 - self.beta1**self.t,
+            np.sqrt(1.0 - self.beta2**self.t),
         )
 
 
@@ -81,7 +91,12 @@ def _adam_step(params, grad, m, v, lr, decoupled_decay, l2, beta1, beta2, eps, b
     ``eps`` outside the bias-corrected root)."""
     one = params.dtype.type(1.0)
     shrink = params.dtype.type(1.0 - lr * decoupled_decay)
-    l2_, b1, b2, eps_ = params.dtype.type(l2), params.dtype.type(beta1), params.dtype.type(beta2), params.dtype.type(eps)
+    l2_, b1, b2, eps_ = (
+        params.dtype.type(l2),
+        params.dtype.type(beta1),
+        params.dtype.type(beta2),
+        params.dtype.type(eps),
+    )
     step = params.dtype.type(lr / bias1)
     inv_b2 = params.dtype.type(1.0 / bias2_sqrt)
     for k in range(params.size):

@@ -1,8 +1,33 @@
-"""The mini-batch training loop: shuffling, clipping, early stopping, progress.
+"""The training seam: one mini-batch loop that every tsrnn model trains through.
 
-:class:`TrainingHistory` is what survives between calls (``partial_fit``,
-``warm_start``): curves, the best weights, the patience counter and the
-optimizer state.
+:class:`Trainer` holds the training options and runs epochs of a
+:class:`~tsrnn.nn.RecurrentNetwork` over a *windows source* for training and,
+optionally, one for validation. A windows source is any object with
+
+- ``n_samples`` and ``n_targets`` (ints), and
+- ``batch(idx) -> (X, y)``: ``X`` of shape ``(T, len(idx), input_size)``, time-major,
+  C-contiguous, in the network dtype; ``y`` of shape ``(len(idx), n_targets)``.
+
+:class:`ArrayWindows` is the one over arrays (the regressors); the forecaster's
+:class:`~tsrnn.forecasting.windows.SeriesWindows` reads windows of series buffers.
+
+:class:`TrainingHistory` is what survives between calls of :meth:`Trainer.fit`
+(``partial_fit``, ``warm_start``): the curves, the best weights, the patience
+counter, the optimizer state and the random generator.
+
+Examples
+--------
+>>> import numpy as np
+>>> from tsrnn.nn import ArrayWindows, RecurrentNetwork, Trainer, seeded_generator
+>>> rng = seeded_generator(0)
+>>> X = rng.standard_normal((5, 32, 1)).astype(np.float32)  # (T, n_samples, features)
+>>> train = ArrayWindows(X, X[-1, :, :1].astype(np.float64))  # learn to copy the last input
+>>> network = RecurrentNetwork("gru", input_size=1, hidden_size=4, num_layers=1, output_size=1)
+>>> network.initialize(rng)
+>>> trainer = Trainer(max_epochs=3, batch_size=8)
+>>> history = trainer.fit(network, trainer.start(network, rng), train)
+>>> history.n_iter, len(history.loss_curve)
+(3, 3)
 """
 
 import warnings
@@ -10,15 +35,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 
-from .optimizers import clip_grad_norm
+from .._config import using_threads
+from .losses import LOSSES
+from .optimizers import OPTIMIZERS, clip_grad_norm
 
 
 class ArrayWindows:
-    """Training samples held as one time-major array ``X (T, n_samples, D)`` and ``y``.
+    """A windows source over one time-major array ``X (T, n_samples, D)`` and targets ``y``.
 
-    Any object with ``n_samples``, ``n_targets`` and ``batch(idx) -> (X (T, b, D), y (b, n_targets))``
-    can feed :func:`run_epochs`; the forecaster's windows over series buffers is another.
+    Parameters
+    ----------
+    X : ndarray of shape (T, n_samples, input_size)
+        Time-major sequences in the network dtype.
+    y : ndarray of shape (n_samples, n_targets)
+        Targets (float64).
     """
 
     def __init__(self, X, y):
@@ -26,12 +58,33 @@ class ArrayWindows:
         self.n_samples, self.n_targets = y.shape
 
     def batch(self, idx):
+        """Samples ``idx`` as ``(X (T, len(idx), D), y (len(idx), n_targets))``."""
         return np.ascontiguousarray(self.X[:, idx]), self.y[idx]
 
 
 @dataclass
 class TrainingHistory:
-    """Curves and early-stopping state of one model's training."""
+    """Curves and training state of one network, kept between :meth:`Trainer.fit` calls.
+
+    Attributes
+    ----------
+    optimizer : object
+        The optimizer (from :data:`tsrnn.nn.OPTIMIZERS`) with its state (moments, step count).
+    rng : numpy.random.Generator
+        Shuffles mini-batches and draws dropout masks; later calls continue its stream.
+    loss_curve : list of float
+        Mean training loss per epoch.
+    validation_loss_curve, validation_scores : list of float
+        Validation loss and score per epoch (when a validation source was given).
+    best_loss : float
+        Best monitored loss so far (the validation loss when there is validation).
+    best_params : ndarray or None
+        Copy of the weights at ``best_loss``.
+    n_no_improvement, n_since_lr_change : int
+        Epochs without improvement (patience), and since the last learning-rate halving.
+    n_iter : int
+        Epochs run in all calls.
+    """
 
     optimizer: object
     rng: np.random.Generator = None
@@ -43,6 +96,23 @@ class TrainingHistory:
     n_no_improvement: int = 0
     n_since_lr_change: int = 0
     n_iter: int = 0
+
+
+def seeded_generator(random_state):
+    """The generator a fit draws from, derived from a scikit-learn ``random_state``.
+
+    Every tsrnn model seeds its initialisation, shuffling and dropout this way, so
+    the same ``random_state`` gives the same draws in every model.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None
+
+    Returns
+    -------
+    numpy.random.Generator
+    """
+    return np.random.default_rng(check_random_state(random_state).randint(2**32 - 1))
 
 
 def quantile_predictions(pred, n_targets, quantiles):
@@ -71,112 +141,200 @@ def r2_score_flat(y_true, y_pred):
     return float(np.mean(r2))
 
 
-def run_epochs(
-    network,
-    history,
-    train,
-    *,
-    loss,
-    n_epochs,
-    batch_size,
-    rng,
-    validation=None,
-    quantiles=None,
-    clip_norm=None,
-    dropout=0.0,
-    n_iter_no_change=10,
-    tol=1e-4,
-    verbose=0,
-    lr_schedule="constant",
-):
-    """Train ``network`` for up to ``n_epochs`` passes over ``(X, y)``.
+class Trainer:
+    """Mini-batch training of a :class:`~tsrnn.nn.RecurrentNetwork`, with early stopping.
+
+    Holds the training options only; the state of a training run lives in the
+    :class:`TrainingHistory` that :meth:`start` creates and :meth:`fit` updates,
+    so one trainer can train several networks (an ensemble) one after another.
 
     Parameters
     ----------
-    network : RecurrentNetwork
-    history : TrainingHistory
-        Updated in place.
-    train : ArrayWindows or alike
-        Training samples: time-major inputs in the network dtype, float64 targets.
-    loss : callable
-        From :data:`tsrnn.nn.LOSSES`.
-    n_epochs, batch_size : int
-    rng : numpy.random.Generator
-        Shuffles mini-batches and draws dropout masks.
-    validation : ArrayWindows or alike, default=None
-        Held-out samples. When given, training stops after ``n_iter_no_change``
-        epochs without a validation-loss improvement larger than ``tol`` and the
-        best weights are restored; otherwise the training loss plays that role
-        and the final weights are kept.
+    loss : str or callable, default='mse'
+        A key of :data:`tsrnn.nn.LOSSES`, or a function
+        ``loss(pred, target, quantiles) -> (value, dpred)`` of the same form
+        (e.g. a cross-entropy for a classifier).
+    quantiles : ndarray of shape (n_quantiles,) or None, default=None
+        Sorted probabilities, passed to the loss ('quantile') and used to take the
+        point prediction of the validation score.
+    optimizer : {'sgd', 'momentum', 'adam', 'adamw'}, default='adam'
+        Built by :meth:`start`; the optimizer of a continued history is kept.
+    learning_rate : float, default=1e-3
+    weight_decay : float, default=0.0
+        Decoupled for 'adamw', an L2 penalty on the gradient otherwise.
+    batch_size : int, default=64
+    max_epochs : int, default=200
+        Epochs per :meth:`fit` call unless it is given ``n_epochs``.
+    clip_norm : float or None, default=1.0
+        Clip the global gradient L2 norm to this value; None disables clipping.
+    dropout : float, default=0.0
+        Dropout probability on the outputs of every layer but the last.
+    n_iter_no_change : int, default=10
+        Stop after this many epochs without an improvement larger than ``tol`` of
+        the monitored loss (the validation loss when there is validation, else the
+        training loss).
+    tol : float, default=1e-4
     lr_schedule : {'constant', 'plateau'}, default='constant'
         'plateau' halves the optimizer's learning rate after
         ``max(1, n_iter_no_change // 2)`` epochs without improvement (counted
         afresh after each halving).
+    validation_score : callable or None, default=None
+        ``score(y_true, pred) -> float`` on the validation samples each epoch, from
+        the raw head outputs ``pred``; recorded in ``validation_scores``. None: R^2
+        of the point prediction, as :meth:`sklearn.base.RegressorMixin.score`.
+    verbose : int, default=0
+        Show a progress bar with the current loss when > 0.
+    n_threads : int or None, default=None
+        Numba threads while training (restored afterwards); None keeps the current setting.
 
-    Returns
-    -------
-    history : TrainingHistory
+    Notes
+    -----
+    A non-finite loss or gradient stops training: with a completed epoch behind
+    it, :meth:`fit` restores the best weights and warns (``ConvergenceWarning``);
+    before any, it raises ``FloatingPointError``. Either way no NaN weights are kept.
     """
-    try:
-        return _run_epochs(
-            network, history, train, loss, n_epochs, batch_size, rng, validation, quantiles, clip_norm, dropout,
-            n_iter_no_change, tol, verbose, lr_schedule,
-        )
-    finally:
-        network.release_workspaces()  # the step buffers can be large; rebuilt on the next fit
 
+    def __init__(
+        self,
+        loss="mse",
+        *,
+        quantiles=None,
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        batch_size=64,
+        max_epochs=200,
+        clip_norm=1.0,
+        dropout=0.0,
+        n_iter_no_change=10,
+        tol=1e-4,
+        lr_schedule="constant",
+        validation_score=None,
+        verbose=0,
+        n_threads=None,
+    ):
+        self.loss = loss
+        self.quantiles = quantiles
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.clip_norm = clip_norm
+        self.dropout = dropout
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.lr_schedule = lr_schedule
+        self.validation_score = validation_score
+        self.verbose = verbose
+        self.n_threads = n_threads
 
-def _run_epochs(
-    network, history, train, loss, n_epochs, batch_size, rng, validation, quantiles, clip_norm, dropout,
-    n_iter_no_change, tol, verbose, lr_schedule,
-):
-    from tqdm.auto import tqdm
+    def start(self, network, rng):
+        """A fresh history for ``network``: a new optimizer over its weights, and ``rng``.
 
-    n_samples, n_targets = train.n_samples, train.n_targets
-    early_stopping = validation is not None
-    if early_stopping:
-        X_val, y_val = validation.batch(np.arange(validation.n_samples))
-    epochs = tqdm(range(n_epochs), disable=not verbose, desc=f"{network.cell} epochs", leave=False)
-    for _ in epochs:
-        order = rng.permutation(n_samples)
-        total = 0.0
-        for start in range(0, n_samples, batch_size):
-            idx = order[start : start + batch_size]
-            value = network.loss_and_grad(*train.batch(idx), loss, quantiles, dropout, rng)
-            if not np.isfinite(value) or not np.all(np.isfinite(network.grad)):
-                _handle_divergence(network, history)
-                return history
-            clip_grad_norm(network.grad, clip_norm)
-            history.optimizer.step(network.params, network.grad)
-            total += value * idx.size
-        history.n_iter += 1
-        epoch_loss = total / n_samples
-        history.loss_curve.append(epoch_loss)
+        Parameters
+        ----------
+        network : RecurrentNetwork
+        rng : numpy.random.Generator
+            Shuffles and draws dropout masks in this and later :meth:`fit` calls
+            (e.g. :func:`seeded_generator`, after it initialised the network).
+
+        Returns
+        -------
+        TrainingHistory
+        """
+        optimizer = OPTIMIZERS[self.optimizer](network.params, self.learning_rate, self.weight_decay)
+        return TrainingHistory(optimizer, rng)
+
+    def fit(self, network, history, train, validation=None, *, n_epochs=None):
+        """Train ``network`` in place for up to ``n_epochs`` passes over ``train``.
+
+        Parameters
+        ----------
+        network : RecurrentNetwork
+        history : TrainingHistory
+            From :meth:`start`, or from an earlier call to continue training; updated in place.
+        train : windows source
+            Training samples (see the module docstring).
+        validation : windows source or None, default=None
+            Held-out samples. When given, the patience count starts afresh,
+            training stops after ``n_iter_no_change`` epochs without a
+            validation-loss improvement larger than ``tol`` and the best weights
+            are restored; otherwise the training loss plays that role and the
+            final weights are kept.
+        n_epochs : int or None, default=None
+            Epochs to run at most; None uses ``max_epochs``.
+
+        Returns
+        -------
+        history : TrainingHistory
+            The same object, updated.
+        """
+        if validation is not None:
+            # a fresh validation split starts a fresh patience count
+            history.best_loss, history.n_no_improvement = np.inf, 0
+        try:
+            with using_threads(self.n_threads):
+                self._run(network, history, train, validation, self.max_epochs if n_epochs is None else n_epochs)
+        finally:
+            network.release_workspaces()  # the step buffers can be large; rebuilt on the next fit
+        return history
+
+    def _run(self, network, history, train, validation, n_epochs):
+        from tqdm.auto import tqdm  # imported here: it costs import time and only training needs it
+
+        loss = LOSSES[self.loss] if isinstance(self.loss, str) else self.loss
+        quantiles, rng = self.quantiles, history.rng
+        n_samples, n_targets = train.n_samples, train.n_targets
+        early_stopping = validation is not None
         if early_stopping:
-            pred = network.predict(X_val).astype(np.float64)
-            monitored = loss(pred, y_val, quantiles)[0]
-            history.validation_loss_curve.append(monitored)
-            history.validation_scores.append(r2_score_flat(y_val, point_prediction(pred, n_targets, quantiles)))
-        else:
-            monitored = epoch_loss
-        if verbose:
-            epochs.set_postfix(loss=f"{epoch_loss:.4g}", **({"val": f"{monitored:.4g}"} if early_stopping else {}))
-        if monitored < history.best_loss - tol:
-            history.n_no_improvement = history.n_since_lr_change = 0
-        else:
-            history.n_no_improvement += 1
-            history.n_since_lr_change += 1
-            if lr_schedule == "plateau" and history.n_since_lr_change >= max(1, n_iter_no_change // 2):
-                history.optimizer.learning_rate *= 0.5
-                history.n_since_lr_change = 0
-        if monitored < history.best_loss:
-            history.best_loss = monitored
-            history.best_params = network.params.copy()
-        if history.n_no_improvement >= n_iter_no_change:
-            break
-    if early_stopping and history.best_params is not None:
-        network.params[:] = history.best_params
-    return history
+            X_val, y_val = validation.batch(np.arange(validation.n_samples))
+        epochs = tqdm(range(n_epochs), disable=not self.verbose, desc=f"{network.cell} epochs", leave=False)
+        for _ in epochs:
+            order = rng.permutation(n_samples)
+            total = 0.0
+            for start in range(0, n_samples, self.batch_size):
+                idx = order[start : start + self.batch_size]
+                value = network.loss_and_grad(*train.batch(idx), loss, quantiles, self.dropout, rng)
+                if not np.isfinite(value) or not np.all(np.isfinite(network.grad)):
+                    _handle_divergence(network, history)
+                    return
+                clip_grad_norm(network.grad, self.clip_norm)
+                history.optimizer.step(network.params, network.grad)
+                total += value * idx.size
+            history.n_iter += 1
+            epoch_loss = total / n_samples
+            history.loss_curve.append(epoch_loss)
+            if early_stopping:
+                pred = network.predict(X_val).astype(np.float64)
+                monitored = loss(pred, y_val, quantiles)[0]
+                history.validation_loss_curve.append(monitored)
+                history.validation_scores.append(self._score(y_val, pred, n_targets))
+            else:
+                monitored = epoch_loss
+            if self.verbose:
+                val = {"val": f"{monitored:.4g}"} if early_stopping else {}
+                epochs.set_postfix(loss=f"{epoch_loss:.4g}", **val)
+            if monitored < history.best_loss - self.tol:
+                history.n_no_improvement = history.n_since_lr_change = 0
+            else:
+                history.n_no_improvement += 1
+                history.n_since_lr_change += 1
+                if self.lr_schedule == "plateau" and history.n_since_lr_change >= max(1, self.n_iter_no_change // 2):
+                    history.optimizer.learning_rate *= 0.5
+                    history.n_since_lr_change = 0
+            if monitored < history.best_loss:
+                history.best_loss = monitored
+                history.best_params = network.params.copy()
+            if history.n_no_improvement >= self.n_iter_no_change:
+                break
+        if early_stopping and history.best_params is not None:
+            network.params[:] = history.best_params
+
+    def _score(self, y_true, pred, n_targets):
+        if self.validation_score is not None:
+            return self.validation_score(y_true, pred)
+        return r2_score_flat(y_true, point_prediction(pred, n_targets, self.quantiles))
 
 
 def _handle_divergence(network, history):
@@ -191,5 +349,5 @@ def _handle_divergence(network, history):
         f"Training diverged (non-finite loss) after {history.n_iter} epochs; restored the weights "
         f"of the best epoch (loss {history.best_loss:.4g}). Lower learning_rate to train further.",
         ConvergenceWarning,
-        stacklevel=3,
+        stacklevel=4,  # the caller of Trainer.fit (here <- Trainer._run <- Trainer.fit <- caller)
     )

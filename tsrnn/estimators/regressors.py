@@ -3,27 +3,55 @@
 ``RNNRegressor`` takes sequences ``X`` of shape ``(n_samples, seq_len,
 n_features)`` (or ``(n_samples, seq_len)`` for one feature) and targets ``y`` of
 shape ``(n_samples,)`` or ``(n_samples, n_targets)``, e.g. a forecast horizon.
-``LSTMRegressor`` and ``GRURegressor`` fix the cell.
+``LSTMRegressor`` and ``GRURegressor`` fix the cell. The three are siblings over
+one private base that holds fit, predict and save; they train through
+:class:`tsrnn.nn.Trainer` and save in the format of :mod:`tsrnn.estimators.persistence`.
 """
 
-import json
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._config import using_threads
-from ._validation import BOOLEAN, NONE, QUANTILES, RANDOM_STATE, Interval, StrOptions, _Named, validate_params
-from .kernels import ACTIVATIONS, CELLS
-from .nn import LOSSES, OPTIMIZERS, RecurrentNetwork
-from .nn.training import ArrayWindows, TrainingHistory, point_prediction, quantile_predictions, run_epochs
+from .._config import using_threads
+from .._validation import BOOLEAN, NONE, QUANTILES, RANDOM_STATE, Interval, Predicate, StrOptions, validate_params
+from ..kernels import ACTIVATIONS, CELLS
+from ..nn import LOSSES, OPTIMIZERS, ArrayWindows, RecurrentNetwork, Trainer, seeded_generator
+from ..nn.training import point_prediction, quantile_predictions
+from .persistence import register_model, save_model
 
 DEVICES = ("cpu", "cuda", "auto")
-ALL_THREADS = _Named("-1", lambda v: isinstance(v, Integral) and not isinstance(v, bool) and v == -1)
+ALL_THREADS = Predicate("-1", lambda v: isinstance(v, Integral) and not isinstance(v, bool) and v == -1)
 DTYPES = {"float32": np.float32, "float64": np.float64}
-FORMAT_VERSION = 1
+
+# The parameters every recurrent regressor has (RNNRegressor adds cell and activation).
+# Public so that models built on the same network (RNNForecaster) check them alike.
+PARAMETER_CONSTRAINTS = {
+    "hidden_size": [Interval(Integral, 1, None, closed="left")],
+    "num_layers": [Interval(Integral, 1, None, closed="left")],
+    "dropout": [Interval(Real, 0.0, 1.0, closed="left")],
+    "loss": [StrOptions(LOSSES)],
+    "quantiles": [QUANTILES, NONE],
+    "optimizer": [StrOptions(OPTIMIZERS)],
+    "learning_rate": [Interval(Real, 0.0, None, closed="neither")],
+    "lr_schedule": [StrOptions({"constant", "plateau"})],
+    "weight_decay": [Interval(Real, 0.0, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "clip_norm": [Interval(Real, 0.0, None, closed="neither"), NONE],
+    "early_stopping": [BOOLEAN],
+    "validation_fraction": [Interval(Real, 0.0, 1.0, closed="neither")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0.0, None, closed="left")],
+    "recurrent_init": [StrOptions({"uniform", "orthogonal"})],
+    "device": [StrOptions(DEVICES)],
+    "dtype": [StrOptions(DTYPES)],
+    "random_state": [RANDOM_STATE],
+    "warm_start": [BOOLEAN],
+    "verbose": [Interval(Integral, 0, None, closed="left"), BOOLEAN],
+    "n_threads": [Interval(Integral, 1, None, closed="left"), ALL_THREADS, NONE],
+}
 
 _PARAMS_DOC = """
     hidden_size : int, default=64
@@ -109,88 +137,15 @@ _ATTRIBUTES_DOC = """
 """
 
 
-class RNNRegressor(RegressorMixin, BaseEstimator):
-    __doc__ = f"""Recurrent-network regressor (vanilla RNN, LSTM or GRU) on Numba kernels.
+class _BaseRNNRegressor(RegressorMixin, BaseEstimator):
+    """What the recurrent regressors share: fit, partial_fit, predict, predict_quantiles, save.
 
-    A stack of recurrent layers reads each sequence; a linear head maps the last
-    hidden state to the targets.
-
-    Parameters
-    ----------
-    cell : {{'rnn', 'lstm', 'gru'}}, default='lstm'
-        Recurrent cell.
-    activation : {{'tanh', 'relu'}}, default='tanh'
-        Activation of the 'rnn' cell (lstm and gru always use tanh).{_PARAMS_DOC}{_ATTRIBUTES_DOC}
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from tsrnn import LSTMRegressor
-    >>> t = np.arange(400)
-    >>> series = np.sin(0.2 * t)
-    >>> X = np.lib.stride_tricks.sliding_window_view(series[:-1], 24)[:-5]
-    >>> y = np.lib.stride_tricks.sliding_window_view(series[24:], 6)[: len(X)]
-    >>> model = LSTMRegressor(hidden_size=16, max_epochs=5, random_state=0).fit(X, y)
-    >>> model.predict(X[:2]).shape
-    (2, 6)
+    Subclasses write out their ``__init__`` (scikit-learn reads the parameters from
+    its signature) and provide ``cell`` and ``activation``, as parameters or as
+    class attributes.
     """
 
-    _parameter_constraints = {
-        "cell": [StrOptions(CELLS)],
-        "hidden_size": [Interval(Integral, 1, None, closed="left")],
-        "num_layers": [Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(ACTIVATIONS)],
-        "dropout": [Interval(Real, 0.0, 1.0, closed="left")],
-        "loss": [StrOptions(LOSSES)],
-        "quantiles": [QUANTILES, NONE],
-        "optimizer": [StrOptions(OPTIMIZERS)],
-        "learning_rate": [Interval(Real, 0.0, None, closed="neither")],
-        "lr_schedule": [StrOptions({"constant", "plateau"})],
-        "weight_decay": [Interval(Real, 0.0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "clip_norm": [Interval(Real, 0.0, None, closed="neither"), NONE],
-        "early_stopping": [BOOLEAN],
-        "validation_fraction": [Interval(Real, 0.0, 1.0, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0.0, None, closed="left")],
-        "recurrent_init": [StrOptions({"uniform", "orthogonal"})],
-        "device": [StrOptions(DEVICES)],
-        "dtype": [StrOptions(DTYPES)],
-        "random_state": [RANDOM_STATE],
-        "warm_start": [BOOLEAN],
-        "verbose": [Interval(Integral, 0, None, closed="left"), BOOLEAN],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), ALL_THREADS, NONE],
-    }
-
-    def __init__(
-        self,
-        cell="lstm",
-        hidden_size=64,
-        num_layers=1,
-        activation="tanh",
-        dropout=0.0,
-        loss="mse",
-        quantiles=None,
-        optimizer="adam",
-        learning_rate=1e-3,
-        lr_schedule="constant",
-        weight_decay=0.0,
-        batch_size=64,
-        max_epochs=200,
-        clip_norm=1.0,
-        early_stopping=True,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        recurrent_init="uniform",
-        device="cpu",
-        dtype="float32",
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        n_threads=None,
-    ):
-        _store_params(self, locals())
+    _parameter_constraints = PARAMETER_CONSTRAINTS
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -237,7 +192,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         resume = hasattr(self, "network_") and (incremental or self.warm_start)
         X, y = self._validate_X_y(X, y, reset=not resume)
         if resume and y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {y.shape[1]} targets, but {type(self).__name__} was fitted with {self.n_outputs_}.")
+            raise ValueError(
+                f"y has {y.shape[1]} targets, but {type(self).__name__} was fitted with {self.n_outputs_}."
+            )
         train, validation = ArrayWindows(X, y), None
         if self.early_stopping and not incremental:
             n_val = int(np.ceil(self.validation_fraction * X.shape[1]))
@@ -248,21 +205,17 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                 )
             train = ArrayWindows(X[:, :-n_val], y[:-n_val])
             validation = ArrayWindows(X[:, -n_val:], y[-n_val:])
-        return self._fit_windows(train, validation, X.shape[2], resume, incremental)
-
-    def _fit_windows(self, train, validation, n_features, resume, incremental):
-        """Train on window sources (see :class:`tsrnn.nn.training.ArrayWindows`)."""
+        trainer = self._trainer()
         if not resume:
-            rng = np.random.default_rng(check_random_state(self.random_state).randint(2**32 - 1))
-            self._init_network(n_features, train.n_targets, rng)
-            self._history.rng = rng  # later partial_fit calls continue the same stream
-        rng = self._history.rng
-        if validation is not None:
-            # a fresh validation split starts a fresh patience count
-            self._history.best_loss, self._history.n_no_improvement = np.inf, 0
-        with using_threads(self.n_threads):
-            self._run_epochs(train, validation, rng, incremental)
-        h = self._history
+            rng = seeded_generator(self.random_state)
+            self.network_ = self._new_network(X.shape[2], y.shape[1])
+            self.network_.initialize(rng, self.recurrent_init)
+            self.n_outputs_ = y.shape[1]
+            self._history = trainer.start(self.network_, rng)  # later partial_fit calls continue its stream
+        elif getattr(self, "_history", None) is None:
+            # a loaded model: its file keeps no optimizer state, so training continues with a fresh one
+            self._history = trainer.start(self.network_, seeded_generator(self.random_state))
+        h = trainer.fit(self.network_, self._history, train, validation, n_epochs=1 if incremental else None)
         self.loss_curve_ = list(h.loss_curve)
         self.validation_loss_curve_ = list(h.validation_loss_curve)
         self.validation_scores_ = list(h.validation_scores)
@@ -270,23 +223,23 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         self.n_iter_ = h.n_iter
         return self
 
-    def _run_epochs(self, train, validation, rng, incremental):
-        run_epochs(
-            self.network_,
-            self._history,
-            train,
-            loss=LOSSES[self.loss],
-            n_epochs=1 if incremental else self.max_epochs,
-            batch_size=self.batch_size,
-            rng=rng,
-            validation=validation,
+    def _trainer(self):
+        """The :class:`~tsrnn.nn.Trainer` with this estimator's training options."""
+        return Trainer(
+            self.loss,
             quantiles=self._quantiles,
+            optimizer=self.optimizer,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
             clip_norm=self.clip_norm,
             dropout=self.dropout,
             n_iter_no_change=self.n_iter_no_change,
-            lr_schedule=self.lr_schedule,
             tol=self.tol,
+            lr_schedule=self.lr_schedule,
             verbose=self.verbose,
+            n_threads=self.n_threads,
         )
 
     def _check_params(self):
@@ -304,10 +257,10 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             )
         self._quantiles = None if self.quantiles is None else np.sort(np.asarray(self.quantiles, dtype=float))
 
-    def _init_network(self, n_features, n_targets, rng):
+    def _new_network(self, n_features, n_targets):
+        """An untrained network (zero weights) of this configuration; also used by :func:`load_model`."""
         n_quantiles = 1 if self._quantiles is None else self._quantiles.size
-        self.n_outputs_ = n_targets
-        self.network_ = RecurrentNetwork(
+        return RecurrentNetwork(
             self.cell,
             n_features,
             self.hidden_size,
@@ -316,9 +269,6 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             self.activation,
             DTYPES[self.dtype],
         )
-        self.network_.initialize(rng, self.recurrent_init)
-        optimizer = OPTIMIZERS[self.optimizer](self.network_.params, self.learning_rate, self.weight_decay)
-        self._history = TrainingHistory(optimizer)
 
     def _validate_X_y(self, X, y, reset):
         if y is None:
@@ -415,31 +365,107 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
 
         The archive holds ``params`` (the flat weight vector, in the model's
         dtype) and ``meta`` (JSON: class name, format version, constructor
-        parameters and fitted shapes). Load it with :func:`tsrnn.load_model`.
-        Training curves and the optimizer state are not saved.
+        parameters and fitted shapes); :mod:`tsrnn.estimators.persistence` describes the
+        format. Load it with :func:`tsrnn.load_model`. Training curves and the
+        optimizer state are not saved.
 
         Parameters
         ----------
         path : str or path-like
         """
         check_is_fitted(self, "network_")
-        net = self.network_
-        meta = dict(
-            format_version=FORMAT_VERSION,
-            estimator=type(self).__name__,
-            params={k: _jsonable(v) for k, v in self.get_params().items()},
-            input_size=net.input_size,
-            n_outputs=self.n_outputs_,
-            y_ndim=self._y_ndim,
-            input_ndim=self._input_ndim,
-            n_features_in=self.n_features_in_,
-            feature_names_in=None if not hasattr(self, "feature_names_in_") else list(self.feature_names_in_),
-        )
-        with open(path, "wb") as f:
-            np.savez(f, params=net.params, meta=np.array(json.dumps(meta)))
+        save_model(self, path)
 
 
-class LSTMRegressor(RNNRegressor):
+@register_model
+class RNNRegressor(_BaseRNNRegressor):
+    __doc__ = f"""Recurrent-network regressor (vanilla RNN, LSTM or GRU) on Numba kernels.
+
+    A stack of recurrent layers reads each sequence; a linear head maps the last
+    hidden state to the targets.
+
+    Parameters
+    ----------
+    cell : {{'rnn', 'lstm', 'gru'}}, default='lstm'
+        Recurrent cell.
+    activation : {{'tanh', 'relu'}}, default='tanh'
+        Activation of the 'rnn' cell (lstm and gru always use tanh).{_PARAMS_DOC}{_ATTRIBUTES_DOC}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsrnn import LSTMRegressor
+    >>> t = np.arange(400)
+    >>> series = np.sin(0.2 * t)
+    >>> X = np.lib.stride_tricks.sliding_window_view(series[:-1], 24)[:-5]
+    >>> y = np.lib.stride_tricks.sliding_window_view(series[24:], 6)[: len(X)]
+    >>> model = LSTMRegressor(hidden_size=16, max_epochs=5, random_state=0).fit(X, y)
+    >>> model.predict(X[:2]).shape
+    (2, 6)
+    """
+
+    _parameter_constraints = {
+        "cell": [StrOptions(CELLS)],
+        "activation": [StrOptions(ACTIVATIONS)],
+        **PARAMETER_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        cell="lstm",
+        hidden_size=64,
+        num_layers=1,
+        activation="tanh",
+        dropout=0.0,
+        loss="mse",
+        quantiles=None,
+        optimizer="adam",
+        learning_rate=1e-3,
+        lr_schedule="constant",
+        weight_decay=0.0,
+        batch_size=64,
+        max_epochs=200,
+        clip_norm=1.0,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        recurrent_init="uniform",
+        device="cpu",
+        dtype="float32",
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        n_threads=None,
+    ):
+        self.cell = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.activation = activation
+        self.dropout = dropout
+        self.loss = loss
+        self.quantiles = quantiles
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.clip_norm = clip_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.recurrent_init = recurrent_init
+        self.device = device
+        self.dtype = dtype
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.n_threads = n_threads
+
+
+@register_model
+class LSTMRegressor(_BaseRNNRegressor):
     __doc__ = f"""Long short-term memory regressor on Numba kernels (gates i, f, g, o as in torch.nn.LSTM).
 
     Parameters
@@ -447,8 +473,10 @@ class LSTMRegressor(RNNRegressor):
     See Also
     --------
     RNNRegressor : the same estimator with a choice of cell.
+    GRURegressor : the gated recurrent unit.
     """
 
+    # the fixed cell, read by the shared base as RNNRegressor's parameters are
     cell = "lstm"
     activation = "tanh"
 
@@ -478,10 +506,33 @@ class LSTMRegressor(RNNRegressor):
         verbose=0,
         n_threads=None,
     ):
-        _store_params(self, locals())
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.loss = loss
+        self.quantiles = quantiles
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.clip_norm = clip_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.recurrent_init = recurrent_init
+        self.device = device
+        self.dtype = dtype
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.n_threads = n_threads
 
 
-class GRURegressor(LSTMRegressor):
+@register_model
+class GRURegressor(_BaseRNNRegressor):
     __doc__ = f"""Gated recurrent unit regressor on Numba kernels (gates r, z, n as in torch.nn.GRU).
 
     Parameters
@@ -489,56 +540,59 @@ class GRURegressor(LSTMRegressor):
     See Also
     --------
     RNNRegressor : the same estimator with a choice of cell.
+    LSTMRegressor : the long short-term memory cell.
     """
 
+    # the fixed cell, read by the shared base as RNNRegressor's parameters are
     cell = "gru"
+    activation = "tanh"
 
-
-ESTIMATORS = {cls.__name__: cls for cls in (RNNRegressor, LSTMRegressor, GRURegressor)}
-
-
-def load_model(path):
-    """Load a model written by :meth:`RNNRegressor.save`.
-
-    Parameters
-    ----------
-    path : str or path-like
-
-    Returns
-    -------
-    RNNRegressor, LSTMRegressor or GRURegressor
-        A fitted estimator whose predictions equal the saved model's.
-    """
-    with np.load(path, allow_pickle=False) as archive:
-        params = archive["params"]
-        meta = json.loads(str(archive["meta"]))
-    if meta.get("format_version") != FORMAT_VERSION or meta.get("estimator") not in ESTIMATORS:
-        raise ValueError(f"{path} is not a tsrnn model file of format version {FORMAT_VERSION}.")
-    model = ESTIMATORS[meta["estimator"]](**meta["params"])
-    model._check_params()
-    model.n_features_in_ = meta["n_features_in"]
-    if meta["feature_names_in"] is not None:
-        model.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
-    model._y_ndim, model._input_ndim = meta["y_ndim"], meta["input_ndim"]
-    model._init_network(meta["input_size"], meta["n_outputs"], np.random.default_rng(0))
-    if params.shape != model.network_.params.shape or params.dtype != model.network_.params.dtype:
-        raise ValueError(f"{path}: weight vector of shape {params.shape} does not fit the saved configuration.")
-    model.network_.params[:] = params
-    return model
-
-
-def _store_params(estimator, local_vars):
-    """``__init__`` body: store every constructor argument unchanged (sklearn convention)."""
-    for name, value in local_vars.items():
-        if name not in ("self", "__class__"):
-            setattr(estimator, name, value)
-
-
-def _jsonable(value):
-    if isinstance(value, np.random.RandomState):
-        raise ValueError("save() needs random_state to be an int or None, not a RandomState instance.")
-    if isinstance(value, (np.ndarray, tuple)):
-        return list(np.asarray(value).tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+    def __init__(
+        self,
+        hidden_size=64,
+        num_layers=1,
+        dropout=0.0,
+        loss="mse",
+        quantiles=None,
+        optimizer="adam",
+        learning_rate=1e-3,
+        lr_schedule="constant",
+        weight_decay=0.0,
+        batch_size=64,
+        max_epochs=200,
+        clip_norm=1.0,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        recurrent_init="uniform",
+        device="cpu",
+        dtype="float32",
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        n_threads=None,
+    ):
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.loss = loss
+        self.quantiles = quantiles
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.clip_norm = clip_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.recurrent_init = recurrent_init
+        self.device = device
+        self.dtype = dtype
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.n_threads = n_threads

@@ -5,18 +5,24 @@ per series) or a long frame ``unique_id, ds, y`` (further columns are exogenous
 covariates). :func:`to_panel` validates any of them and turns it into a :class:`Panel`:
 all values in one float64 buffer plus ``indptr`` offsets, the layout of statsforecast's
 ``GroupedArray``, so models loop over series without pandas. :func:`format_forecast`
-turns forecast arrays back into the shape family of the input.
+turns forecast arrays back into the shape family of the input, naming quantile columns
+with :func:`quantile_column` (read back by :func:`model_columns`).
+
+This is the one layout every forecaster, the backtest, the metrics and the plots share; a
+new forecaster sees only a :class:`Panel` (see :mod:`tsrnn.forecasting.base`).
 
 Nothing is reordered, filled or dropped here: anything that is not a clean, regular,
 sorted series raises a ``ValueError``/``TypeError`` that names the problem.
 """
 
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Hashable
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
+
+__all__ = ["LONG_COLUMNS", "Panel", "format_forecast", "future_exog", "model_columns", "quantile_column", "to_panel"]
 
 LONG_COLUMNS = ("unique_id", "ds", "y")
 
@@ -37,6 +43,41 @@ def quantile_column(alias, q):
         ``f"{alias}-q{q:g}"``, e.g. ``'ETS-q0.1'``.
     """
     return f"{alias}-q{q:g}"
+
+
+def model_columns(columns):
+    """Group forecast columns by model: the inverse of :func:`quantile_column`.
+
+    Parameters
+    ----------
+    columns : iterable of str
+        Forecast columns, in frame order, without the key columns (``unique_id``, ``ds``,
+        ...): each model's point column followed by its ``<alias>-q<q>`` columns.
+
+    Returns
+    -------
+    models : dict
+        ``{alias: {q: column}}`` in column order; ``{}`` for a model without quantiles.
+
+    Raises
+    ------
+    ValueError
+        If a column looks like a quantile of a model but is not named by
+        :func:`quantile_column`.
+    """
+    models = {}
+    for column in columns:
+        owner = next((a for a in models if str(column).startswith(f"{a}-q")), None)
+        if owner is not None:
+            q = float(str(column)[len(owner) + 2 :])
+            models[owner][q] = column
+        else:
+            models[column] = {}
+    for alias, quantiles in models.items():
+        for q, column in quantiles.items():
+            if quantile_column(alias, q) != column:
+                raise ValueError(f"Cannot read column {column!r} as a quantile of {alias!r}.")
+    return models
 
 
 @dataclass(eq=False)
@@ -124,22 +165,16 @@ class Panel:
         # Calendar offsets (months, quarters) cannot be added to an array at once: build
         # the range after each distinct end date once (few distinct ends in practice).
         _, first, inverse = np.unique(last.asi8, return_index=True, return_inverse=True)
-        blocks = [
-            pd.date_range(start=last[f], periods=h + 1, freq=self.freq)[1:] for f in first
-        ]
+        blocks = [pd.date_range(start=last[f], periods=h + 1, freq=self.freq)[1:] for f in first]
         positions = (inverse.ravel()[:, None] * h + np.arange(h)).ravel()
         return blocks[0].append(blocks[1:])[positions]
 
     def future_index(self, h):
         """Forecast index of Series/wide outputs (all series end together)."""
         if self.is_datetime:
-            return pd.date_range(
-                start=self.last_ds[0], periods=h + 1, freq=self.freq, name=self.index_name
-            )[1:]
+            return pd.date_range(start=self.last_ds[0], periods=h + 1, freq=self.freq, name=self.index_name)[1:]
         last = int(self.last_ds[0])
-        return pd.RangeIndex(
-            last + self.freq, last + self.freq * (h + 1), self.freq, name=self.index_name
-        )
+        return pd.RangeIndex(last + self.freq, last + self.freq * (h + 1), self.freq, name=self.index_name)
 
     def to_long(self, exog=True):
         """The panel as a long frame ``unique_id, ds, y`` (+ covariate columns)."""
@@ -215,7 +250,7 @@ def _index_axis(index, what):
     if isinstance(index, pd.DatetimeIndex):
         if index.hasnans:
             raise ValueError(f"The index of {what} contains missing timestamps (NaT).")
-        locate = lambda k: f"at {index[k]}"  # noqa: E731
+        locate = lambda k: f"at {index[k]}"
         _check_order(index.asi8, np.ones(len(index) - 1, bool), locate, what)
         freq = index.freq
         if freq is None and len(index) >= 3:
@@ -229,7 +264,7 @@ def _index_axis(index, what):
         return index, pd.tseries.frequencies.to_offset(freq)
     if ptypes.is_integer_dtype(index.dtype):
         t = index.to_numpy(np.int64)
-        locate = lambda k: f"at {t[k]}"  # noqa: E731
+        locate = lambda k: f"at {t[k]}"
         _check_order(t, np.ones(len(t) - 1, bool), locate, what)
         return index, _integer_step(t, np.ones(len(t) - 1, bool), locate, what)
     raise TypeError(
@@ -327,15 +362,15 @@ def _per_series_exog(X, series_ids):
                 f"Every series needs the same covariates in X; series {sid!r} has "
                 f"{list(block.columns)}, expected {list(names)}."
             )
-        blocks.append(_exog_values(block, lambda k: f"series {sid!r}, row {k // block.shape[1]}"))
+        # called at once, but bind this iteration's values anyway (bugbear B023)
+        blocks.append(_exog_values(block, lambda k, sid=sid, block=block: f"series {sid!r}, row {k // block.shape[1]}"))
     return blocks, names
 
 
 def _from_long(df, X, use_exog):
     if X is not None:
         raise TypeError(
-            "With a long frame, covariates are its extra columns (beside unique_id, ds, y); "
-            "do not pass X as well."
+            "With a long frame, covariates are its extra columns (beside unique_id, ds, y); do not pass X as well."
         )
     if df.empty:
         raise ValueError("y is an empty DataFrame.")
@@ -354,7 +389,7 @@ def _from_long(df, X, use_exog):
     if ds.hasnans:
         raise ValueError("Column 'ds' contains missing timestamps.")
     same_series = codes[1:] == codes[:-1]
-    locate = lambda k: _describe(uniques, indptr, k, ds)  # noqa: E731
+    locate = lambda k: _describe(uniques, indptr, k, ds)
     if isinstance(ds, pd.DatetimeIndex):
         _check_order(ds.asi8, same_series, locate, "y")
         freq = _long_frequency(ds, indptr, same_series, locate, uniques)
@@ -407,8 +442,7 @@ def _long_frequency(ds, indptr, same_series, locate, ids):
         position = grid.get_indexer(ds)
         if (position < 0).any():
             raise ValueError(
-                f"y has a timestamp off the {freq.freqstr} grid "
-                f"({locate(int(np.flatnonzero(position < 0)[0]))})."
+                f"y has a timestamp off the {freq.freqstr} grid ({locate(int(np.flatnonzero(position < 0)[0]))})."
             )
         off_grid = (np.diff(position) != 1) & same_series
     if off_grid.any():
@@ -476,10 +510,7 @@ def to_panel(y, X=None, use_exog=True):
     if {"unique_id", "ds"} & set(y.columns):
         missing = [c for c in LONG_COLUMNS if c not in y.columns]
         if missing:
-            raise ValueError(
-                f"A long frame needs columns unique_id, ds, y; missing {missing} "
-                f"(got {list(y.columns)})."
-            )
+            raise ValueError(f"A long frame needs columns unique_id, ds, y; missing {missing} (got {list(y.columns)}).")
         return _from_long(y, X, use_exog)
     return _from_wide(y, X, use_exog)
 
@@ -582,9 +613,7 @@ def format_forecast(panel, point, quantile_forecasts, alias, quantiles):
     if quantile_forecasts is not None:
         stacked = np.concatenate([stacked, quantile_forecasts], axis=2)
     if panel.kind == "long":
-        out = pd.DataFrame(
-            {"unique_id": np.repeat(panel.ids.to_numpy(), h), "ds": panel.future_ds(h)}
-        )
+        out = pd.DataFrame({"unique_id": np.repeat(panel.ids.to_numpy(), h), "ds": panel.future_ds(h)})
         for c, name in enumerate(columns):
             out[name] = stacked[:, :, c].ravel()
         return out
@@ -595,26 +624,7 @@ def format_forecast(panel, point, quantile_forecasts, alias, quantiles):
         return pd.DataFrame(stacked[0], index=index, columns=columns)
     if len(columns) == 1:
         return pd.DataFrame(point.T, index=index, columns=panel.ids.copy())
-    wide_columns = pd.MultiIndex.from_product(
-        [panel.ids, columns], names=[panel.ids.name, None]
-    )
+    wide_columns = pd.MultiIndex.from_product([panel.ids, columns], names=[panel.ids.name, None])
     # (n_series, h, n_columns) -> (h, n_series * n_columns), series-major columns
     data = stacked.transpose(1, 0, 2).reshape(h, -1)
     return pd.DataFrame(data, index=index, columns=wide_columns)
-
-
-def default_season_length(freq):
-    """Customary season length of a frequency (12 for monthly, 4 quarterly, ...); 1 if unknown."""
-    if not isinstance(freq, pd.offsets.BaseOffset):
-        return 1
-    base = freq.rule_code.split("-")[0]
-    return _SEASON_BY_FREQ.get(base, 1) if freq.n == 1 else 1
-
-
-# One season per calendar cycle: a year for months/quarters/weeks, a week for days,
-# a day for hours.
-_SEASON_BY_FREQ = {
-    "MS": 12, "ME": 12, "SMS": 24, "SME": 24, "BMS": 12, "BME": 12,
-    "QS": 4, "QE": 4, "BQS": 4, "BQE": 4,
-    "W": 52, "D": 7, "B": 5, "C": 5, "h": 24, "bh": 8,
-}

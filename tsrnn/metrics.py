@@ -1,13 +1,50 @@
-"""Forecast accuracy metrics, one function per formula.
+"""Forecast accuracy metrics, one function per formula, and their one registry.
 
 Every metric reduces over the last axis: 1-D inputs (one forecast path) give a float,
 2-D inputs of shape ``(n_paths, h)`` give one value per row, so a backtest scores all of
 its windows at once.
+
+:data:`METRICS` names every metric; each function's ``kind`` attribute says what it scores
+(see :func:`metric`), which is all :func:`tsrnn.evaluation.evaluate` needs to apply it to a
+backtest and all ``RNNForecaster.auto`` needs to know which metrics it can minimise. The
+module is plain NumPy and sits in the bottom layer, so any layer may use it.
 """
 
 import numpy as np
 
-__all__ = ["METRICS", "coverage", "mae", "mase", "pinball", "rmse", "smape"]
+__all__ = ["ERROR_METRICS", "KINDS", "METRICS", "coverage", "mae", "mase", "metric", "pinball", "rmse", "smape"]
+
+#: What a metric scores, i.e. the arguments it takes after ``y_true``:
+#: 'point' ``(y_pred)``; 'scaled' ``(y_pred, y_train, season_length)``;
+#: 'interval' ``(lo, hi)``; 'quantile' ``(q_pred, q)``.
+KINDS = ("point", "scaled", "interval", "quantile")
+
+#: Metric name -> function, in definition order; filled by :func:`metric`.
+METRICS = {}
+
+
+def metric(kind):
+    """Register the decorated function in :data:`METRICS` under its name.
+
+    Parameters
+    ----------
+    kind : {'point', 'scaled', 'interval', 'quantile'}
+        What the metric scores (see :data:`KINDS`); stored as the function's ``kind``.
+
+    Returns
+    -------
+    decorator : callable
+        Returns the function itself, registered.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}; got {kind!r}.")
+
+    def register(function):
+        function.kind = kind
+        METRICS[function.__name__] = function
+        return function
+
+    return register
 
 
 def _pair(y_true, y_pred):
@@ -24,6 +61,7 @@ def _scalar_or_array(values):
     return float(values) if np.ndim(values) == 0 else values
 
 
+@metric("point")
 def mae(y_true, y_pred):
     """Mean absolute error, ``mean(|y - f|)``.
 
@@ -42,6 +80,7 @@ def mae(y_true, y_pred):
     return _scalar_or_array(np.mean(np.abs(y_true - y_pred), axis=-1))
 
 
+@metric("point")
 def rmse(y_true, y_pred):
     """Root mean squared error, ``sqrt(mean((y - f)^2))``.
 
@@ -58,6 +97,7 @@ def rmse(y_true, y_pred):
     return _scalar_or_array(np.sqrt(np.mean((y_true - y_pred) ** 2, axis=-1)))
 
 
+@metric("point")
 def smape(y_true, y_pred):
     """Symmetric mean absolute percentage error on the 0-200 scale (M4 definition).
 
@@ -83,12 +123,12 @@ def _seasonal_naive_mae(y_train, season_length):
     y_train = np.asarray(y_train, dtype=np.float64)
     if y_train.ndim != 1 or y_train.size <= season_length:
         raise ValueError(
-            f"MASE needs a 1-D training series longer than season_length={season_length}; "
-            f"got shape {y_train.shape}."
+            f"MASE needs a 1-D training series longer than season_length={season_length}; got shape {y_train.shape}."
         )
     return np.mean(np.abs(y_train[season_length:] - y_train[:-season_length]))
 
 
+@metric("scaled")
 def mase(y_true, y_pred, y_train, season_length=1):
     """Mean absolute scaled error (Hyndman & Koehler 2006).
 
@@ -123,6 +163,7 @@ def mase(y_true, y_pred, y_train, season_length=1):
         return _scalar_or_array(mae(y_true, y_pred) / scale)
 
 
+@metric("interval")
 def coverage(y_true, lo, hi):
     """Share of actual values inside ``[lo, hi]`` (interval coverage, 0-1).
 
@@ -143,6 +184,7 @@ def coverage(y_true, lo, hi):
     return _scalar_or_array(np.mean((y_true >= lo) & (y_true <= hi), axis=-1))
 
 
+@metric("quantile")
 def pinball(y_true, q_pred, q):
     """Pinball (quantile) loss of the forecast ``q_pred`` of quantile ``q``.
 
@@ -168,12 +210,5 @@ def pinball(y_true, q_pred, q):
     return _scalar_or_array(np.mean(np.maximum(q * diff, (q - 1) * diff), axis=-1))
 
 
-#: Metric name -> function. ``evaluate``/``compare`` accept these names.
-METRICS = {
-    "mae": mae,
-    "rmse": rmse,
-    "smape": smape,
-    "mase": mase,
-    "coverage": coverage,
-    "pinball": pinball,
-}
+#: Errors of the point forecast (lower is better): the metrics a model search can minimise.
+ERROR_METRICS = tuple(name for name, function in METRICS.items() if function.kind in ("point", "scaled"))

@@ -1,0 +1,124 @@
+"""Saving and loading fitted models: the ``.npz`` model file format.
+
+A model file is a NumPy ``.npz`` archive (read with ``allow_pickle=False``) of two entries:
+
+``params``
+    The flat weight vector of the network (``network_.params``), in the model's dtype.
+``meta``
+    A JSON string: ``format_version`` (:data:`FORMAT_VERSION`), ``estimator`` (the
+    class name), ``params`` (the constructor parameters), and the fitted shapes
+    ``input_size``, ``n_outputs``, ``y_ndim``, ``input_ndim``, ``n_features_in`` and
+    ``feature_names_in`` (a list, or null).
+
+Training curves and the optimizer state are not saved: a loaded model predicts
+exactly as the saved one, and further training (``partial_fit``, ``warm_start``)
+starts a fresh optimizer.
+
+The file names its class; :func:`load_model` rebuilds classes registered with
+:func:`register_model`. The regressors register themselves in
+:mod:`tsrnn.estimators.regressors`, which imports this module to save; the package
+``tsrnn.estimators`` imports both, so the registry is filled before this module can
+be used, and this module needs no import of the classes it rebuilds (no cycle).
+"""
+
+import json
+
+import numpy as np
+
+FORMAT_VERSION = 1
+
+# class name (as written in a file's meta) -> class
+MODEL_CLASSES = {}
+
+
+def register_model(cls):
+    """Class decorator: let :func:`load_model` rebuild instances of ``cls`` from their files.
+
+    The class is stored under its ``__name__``, the name :func:`save_model` writes.
+
+    Parameters
+    ----------
+    cls : type
+        An estimator with the fitted state of :mod:`tsrnn.estimators.regressors`
+        (``get_params``, ``network_``, ``n_outputs_``, ``n_features_in_``, ...) and
+        its ``_check_params`` and ``_new_network``.
+
+    Returns
+    -------
+    cls : type
+        Unchanged.
+    """
+    MODEL_CLASSES[cls.__name__] = cls
+    return cls
+
+
+def save_model(model, path):
+    """Write the fitted ``model`` to ``path`` in the model file format (see the module docstring).
+
+    Parameters
+    ----------
+    model : RNNRegressor, LSTMRegressor or GRURegressor
+        A fitted model.
+    path : str or path-like
+    """
+    net = model.network_
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "estimator": type(model).__name__,
+        "params": {k: _jsonable(v) for k, v in model.get_params().items()},
+        "input_size": net.input_size,
+        "n_outputs": model.n_outputs_,
+        "y_ndim": model._y_ndim,
+        "input_ndim": model._input_ndim,
+        "n_features_in": model.n_features_in_,
+        "feature_names_in": None if not hasattr(model, "feature_names_in_") else list(model.feature_names_in_),
+    }
+    with open(path, "wb") as f:
+        np.savez(f, params=net.params, meta=np.array(json.dumps(meta)))
+
+
+def load_model(path):
+    """Load a model written by :meth:`RNNRegressor.save <tsrnn.RNNRegressor.save>` or :func:`save_model`.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    RNNRegressor, LSTMRegressor or GRURegressor
+        A fitted estimator whose predictions equal the saved model's.
+
+    Raises
+    ------
+    ValueError
+        When the file is not a model file of this format version, or its weights
+        do not fit its configuration.
+    """
+    with np.load(path, allow_pickle=False) as archive:
+        params = archive["params"]
+        meta = json.loads(str(archive["meta"]))
+    if meta.get("format_version") != FORMAT_VERSION or meta.get("estimator") not in MODEL_CLASSES:
+        raise ValueError(f"{path} is not a tsrnn model file of format version {FORMAT_VERSION}.")
+    model = MODEL_CLASSES[meta["estimator"]](**meta["params"])
+    model._check_params()
+    network = model._new_network(meta["input_size"], meta["n_outputs"])
+    if params.shape != network.params.shape or params.dtype != network.params.dtype:
+        raise ValueError(f"{path}: weight vector of shape {params.shape} does not fit the saved configuration.")
+    network.params[:] = params
+    model.network_, model.n_outputs_ = network, meta["n_outputs"]
+    model.n_features_in_ = meta["n_features_in"]
+    if meta["feature_names_in"] is not None:
+        model.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
+    model._y_ndim, model._input_ndim = meta["y_ndim"], meta["input_ndim"]
+    return model
+
+
+def _jsonable(value):
+    if isinstance(value, np.random.RandomState):
+        raise ValueError("save() needs random_state to be an int or None, not a RandomState instance.")
+    if isinstance(value, (np.ndarray, tuple)):
+        return list(np.asarray(value).tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

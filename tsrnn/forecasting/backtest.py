@@ -1,0 +1,280 @@
+"""Rolling-origin backtests (time-series cross-validation) of forecasters.
+
+:func:`backtest` refits a forecaster at several cutoffs and collects its forecasts of
+the ``horizon`` steps after each cutoff in one tidy long frame (statsforecast's
+``cross_validation``); :func:`backtest_models` does it for several models on the same
+windows and also reports their fit and predict times. Scoring the frame is
+:func:`tsrnn.forecasting.scoring.evaluate`.
+
+Windows are counted back from the end of each series: the last window's forecasts end
+with the series, and each earlier window starts ``step`` observations before the next.
+A model fitted at a cutoff sees the series up to that cutoff only; covariates of the
+forecast steps reach it only through ``X_future``.
+
+Runs are spread over ``n_jobs`` joblib workers, one (model, window) fit per task, so
+``with joblib.parallel_config(backend="dask"): backtest(..., n_jobs=-1)`` runs them on a
+Dask cluster (with a ``dask.distributed.Client`` connected).
+"""
+
+import copy
+import time
+from dataclasses import dataclass
+from numbers import Integral
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed, effective_n_jobs
+from sklearn.base import clone
+from tqdm.auto import tqdm
+
+from .._config import using_threads
+from .panel import to_panel
+
+__all__ = ["BACKTEST_COLUMNS", "BacktestRun", "backtest", "backtest_models"]
+
+#: Key columns of a backtest frame; the forecast columns of each model follow them.
+BACKTEST_COLUMNS = ("unique_id", "ds", "cutoff", "y")
+
+
+# ---------------------------------------------------------------- windows
+
+
+@dataclass
+class _Window:
+    train: np.ndarray  # boolean mask over the rows of the long frame
+    test: np.ndarray
+    cutoffs: pd.Index  # last training timestamp of each series
+
+
+def _check_int(value, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}. Got {value!r} instead.")
+    return int(value)
+
+
+def _make_windows(panel, horizon, n_windows, step, strategy, window_size):
+    horizon = _check_int(horizon, "horizon", 1)
+    n_windows = _check_int(n_windows, "n_windows", 1)
+    step = horizon if step is None else _check_int(step, "step", 1)
+    if strategy not in ("expanding", "sliding"):
+        raise ValueError(f"strategy must be 'expanding' or 'sliding'. Got {strategy!r} instead.")
+    lengths = panel.lengths
+    first_end = lengths - horizon - (n_windows - 1) * step  # training size of window 0
+    shortest = int(np.argmin(first_end))
+    if first_end[shortest] < 1:
+        raise ValueError(
+            f"Series {panel.ids[shortest]!r} has {lengths[shortest]} observations; "
+            f"horizon={horizon}, n_windows={n_windows} and step={step} need more than "
+            f"{horizon + (n_windows - 1) * step}."
+        )
+    if strategy == "sliding":
+        if window_size is None:
+            window_size = first_end  # every window as long as the first one
+        else:
+            window_size = _check_int(window_size, "window_size", 1)
+            if (first_end < window_size).any():
+                raise ValueError(
+                    f"window_size={window_size} is longer than the first training window of "
+                    f"series {panel.ids[shortest]!r} ({first_end[shortest]} observations)."
+                )
+    elif window_size is not None:
+        raise ValueError("window_size is only used with strategy='sliding'.")
+    position = np.arange(len(panel.values)) - np.repeat(panel.indptr[:-1], lengths)
+    windows = []
+    for k in range(n_windows):
+        end = first_end + k * step
+        end_per_row = np.repeat(end, lengths)
+        train = position < end_per_row
+        if strategy == "sliding":
+            train &= position >= end_per_row - np.repeat(np.broadcast_to(window_size, end.shape), lengths)
+        test = (position >= end_per_row) & (position < end_per_row + horizon)
+        windows.append(_Window(train, test, panel.ds[panel.indptr[:-1] + end - 1]))
+    return windows, horizon
+
+
+# ---------------------------------------------------------------- running
+
+
+def _fit_predict(model, train, X_future, horizon, fitted):
+    """One task: fit (or update a fitted copy) on ``train``, forecast ``horizon`` steps."""
+    start = time.perf_counter()
+    if fitted is None:
+        model.fit(train)
+    else:
+        model = copy.deepcopy(fitted)
+        model.update(train)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    forecast = model.predict(horizon, X_future)
+    return forecast, fit_seconds, time.perf_counter() - start
+
+
+def _fit_predict_one_thread(model, train, X_future, horizon, fitted):
+    """:func:`_fit_predict` with one numba thread: the task shares the machine with
+    the other joblib workers, and workers x numba threads would oversubscribe the cores."""
+    with using_threads(1):
+        return _fit_predict(model, train, X_future, horizon, fitted)
+
+
+class BacktestRun(NamedTuple):
+    """Result of :func:`backtest_models`; unpacks as ``forecasts, seconds = backtest_models(...)``."""
+
+    forecasts: pd.DataFrame
+    seconds: pd.DataFrame
+
+
+def backtest_models(
+    models,
+    y,
+    horizon,
+    n_windows=3,
+    step=None,
+    refit=True,
+    strategy="expanding",
+    window_size=None,
+    n_jobs=1,
+    X=None,
+    progress=False,
+):
+    """Backtest several models on the same windows; see :func:`backtest` for the parameters.
+
+    Parameters
+    ----------
+    models : list of BaseForecaster
+        Models with distinct aliases (set ``alias=`` to run two of a kind).
+    y, horizon, n_windows, step, refit, strategy, window_size, n_jobs, X, progress
+        As in :func:`backtest`; ``n_jobs`` spreads all (model, window) fits.
+
+    Returns
+    -------
+    run : BacktestRun
+        ``forecasts``: the frame of :func:`backtest` with every model's columns, in the
+        order of ``models``. ``seconds``: one row per model (index ``model``) with
+        ``fit_seconds`` and ``predict_seconds``, totals over all windows measured inside
+        the workers.
+    """
+    panel = to_panel(y, X)
+    windows, horizon = _make_windows(panel, horizon, n_windows, step, strategy, window_size)
+    long = panel.to_long()
+    exog_columns = ["unique_id", "ds", *panel.exog_names] if panel.exog is not None else None
+    aliases = [m.alias for m in models]
+    duplicated = sorted({a for a in aliases if aliases.count(a) > 1})
+    if duplicated:
+        raise ValueError(f"Models need distinct aliases; {duplicated} appear more than once (set alias=...).")
+
+    def inputs(window):
+        """Training rows up to the cutoff; covariates (no y) of the forecast steps."""
+        X_future = long.loc[window.test, exog_columns].reset_index(drop=True) if exog_columns else None
+        return long.loc[window.train].reset_index(drop=True), X_future
+
+    window_inputs = [inputs(window) for window in windows]  # shared by all models
+    timings = {alias: [0.0, 0.0] for alias in aliases}
+    tasks, fitted = [], {}
+    run_task = _fit_predict_one_thread if effective_n_jobs(n_jobs) > 1 else _fit_predict
+    for i, model in enumerate(models):
+        if not refit:
+            if not getattr(model, "_supports_update", False):
+                raise ValueError(
+                    f"refit=False needs a model that can be conditioned on new data without "
+                    f"refitting (update()); {aliases[i]} cannot. Use refit=True."
+                )
+            # Fit once on the first window; every window then updates a copy of it.
+            start = time.perf_counter()
+            fitted[i] = clone(model).fit(window_inputs[0][0])
+            timings[aliases[i]][0] += time.perf_counter() - start
+        for k, (train, X_future) in enumerate(window_inputs):
+            tasks.append((i, k, delayed(run_task)(clone(model), train, X_future, horizon, fitted.get(i))))
+
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+    results = parallel(task for _, _, task in tasks)
+    results = list(tqdm(results, total=len(tasks), disable=not progress, desc="backtest"))
+
+    series_of_row = np.repeat(np.arange(panel.n_series), panel.lengths)
+    frame = pd.concat(
+        [long.loc[w.test, ["unique_id", "ds", "y"]].assign(cutoff=w.cutoffs[series_of_row[w.test]]) for w in windows],
+        ignore_index=True,
+    )[list(BACKTEST_COLUMNS)]
+    per_model = {alias: [] for alias in aliases}
+    for (i, k, _), (forecast, fit_seconds, predict_seconds) in zip(tasks, results):
+        timings[aliases[i]][0] += fit_seconds
+        timings[aliases[i]][1] += predict_seconds
+        per_model[aliases[i]].append(forecast.assign(cutoff=_cutoff_column(forecast, windows[k], panel)))
+    for alias in aliases:
+        forecasts = pd.concat(per_model[alias], ignore_index=True)
+        merged = frame.merge(forecasts, on=["unique_id", "ds", "cutoff"], how="left", validate="one_to_one")
+        if merged[alias].isna().any():
+            raise RuntimeError(f"{alias} returned forecasts that do not line up with the test windows.")
+        frame = merged
+    seconds = pd.DataFrame.from_dict(timings, orient="index", columns=["fit_seconds", "predict_seconds"])
+    seconds.index.name = "model"
+    return BacktestRun(frame, seconds)
+
+
+def _cutoff_column(forecast, window, panel):
+    """The window's cutoff of each forecast row (matched on unique_id)."""
+    cutoff_of = pd.Series(window.cutoffs, index=panel.ids)
+    return cutoff_of.loc[forecast["unique_id"].to_numpy()].to_numpy()
+
+
+def backtest(
+    model,
+    y,
+    horizon,
+    n_windows=3,
+    step=None,
+    refit=True,
+    strategy="expanding",
+    window_size=None,
+    n_jobs=1,
+    X=None,
+    progress=False,
+):
+    """Forecasts of a model at several rolling origins (time-series cross-validation).
+
+    Parameters
+    ----------
+    model : BaseForecaster
+        Forecaster to evaluate; it is cloned (``sklearn.base.clone``) for each window,
+        the original is left untouched.
+    y : pd.Series or pd.DataFrame
+        Series, wide frame or long ``unique_id, ds, y`` frame (see ``BaseForecaster``).
+    horizon : int
+        Steps forecast after each cutoff.
+    n_windows : int, default=3
+        Number of cutoffs.
+    step : int, default=None
+        Observations between consecutive cutoffs; None means ``horizon``
+        (non-overlapping test windows).
+    refit : bool, default=True
+        Refit the model at every cutoff. False fits it once on the first window and, at
+        later cutoffs, only conditions a copy on the longer history (``update``):
+        the parameters stay those estimated on the first window. Only models that
+        support ``update`` allow it; others raise a ``ValueError``.
+    strategy : {'expanding', 'sliding'}, default='expanding'
+        Expanding windows train on all history up to the cutoff; sliding windows on the
+        last ``window_size`` observations only.
+    window_size : int, default=None
+        Training length for ``strategy='sliding'``; None means the length of each
+        series' first window.
+    n_jobs : int, default=1
+        joblib workers, one (model, window) fit per task; -1 uses all cores (or all
+        workers of a Dask cluster under ``joblib.parallel_config(backend="dask")``).
+    X : pd.DataFrame, default=None
+        Covariates on the index of ``y`` (Series/wide input; long frames carry them as
+        columns). At each cutoff the model gets the past rows with the training data and
+        the rows of the forecast steps as ``X_future``.
+    progress : bool, default=False
+        Show a tqdm progress bar over the fits.
+
+    Returns
+    -------
+    forecasts : pd.DataFrame
+        Long frame with columns ``unique_id, ds, cutoff, y, <alias>`` plus one
+        ``<alias>-q<q>`` column per quantile, one row per series, cutoff and forecast
+        step. ``cutoff`` is the last timestamp the model saw. Series input uses the
+        Series name (or ``'y'``) as ``unique_id``.
+    """
+    return backtest_models(
+        [model], y, horizon, n_windows, step, refit, strategy, window_size, n_jobs, X, progress
+    ).forecasts
