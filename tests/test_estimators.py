@@ -210,7 +210,7 @@ def test_a_loaded_model_continues_training(tmp_path):
     loaded = load_model(tmp_path / "model.npz")
     loaded.partial_fit(X, y)  # a fresh optimizer: the file keeps none
     assert loaded.n_iter_ == 1 and not np.array_equal(loaded.predict(X), model.predict(X))
-    with pytest.raises(ValueError, match="not a tsrnn model file"):
+    with pytest.raises(ValueError, match="format version 99, newer than this tsrnn reads"):
         np.savez(tmp_path / "other.npz", params=np.zeros(3), meta=np.array('{"format_version": 99}'))
         load_model(tmp_path / "other.npz")
 

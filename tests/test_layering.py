@@ -5,7 +5,7 @@ as much as those at the top of a file. The rule, as checked here:
 
 Layers, lowest first::
 
-    base         tsrnn._config, tsrnn._validation, tsrnn.datasets, tsrnn.frequencies, tsrnn.metrics
+    base         tsrnn._config, tsrnn._staging, tsrnn._validation, tsrnn.datasets, tsrnn.frequencies, tsrnn.metrics
     kernels      tsrnn.kernels.*
     nn           tsrnn.nn.*
     estimators   tsrnn.estimators* (a module or a package)
@@ -25,8 +25,8 @@ with ``_`` and is not a dunder.
 
 (a) No upward import: a module imports modules of its own layer or of lower layers only.
 (b) No private cross-unit import: importing from another unit, a module may name only public
-    modules and public names. The two shared-infrastructure modules ``tsrnn._config`` and
-    ``tsrnn._validation`` may be imported by any unit, but only their public names.
+    modules and public names. The three shared-infrastructure modules ``tsrnn._config``,
+    ``tsrnn._staging`` and ``tsrnn._validation`` may be imported by any unit, but only their public names.
 (c) The units form an acyclic graph, so no two units of one layer import each other either.
 
 What counts as an import: ``import a.b``; ``from a import b`` (an import of module ``a.b``
@@ -48,9 +48,9 @@ PACKAGE = "tsrnn"
 ROOT = Path(tsrnn.__file__).resolve().parent
 
 LAYERS = ("base", "kernels", "nn", "estimators", "forecasting", "evaluation", "cli", "facade")
-BASE_MODULES = {"_config", "_validation", "datasets", "frequencies", "metrics"}
+BASE_MODULES = {"_config", "_staging", "_validation", "datasets", "frequencies", "metrics"}
 CLI_MODULES = {"cli", "__main__"}
-SHARED_INFRASTRUCTURE = {"tsrnn._config", "tsrnn._validation"}
+SHARED_INFRASTRUCTURE = {"tsrnn._config", "tsrnn._staging", "tsrnn._validation"}
 
 # TEMPORARY exceptions, each as (importing module, what it imports), for code being reworked
 # while this test landed. Empty now: the benchmark harness that used kernel privates

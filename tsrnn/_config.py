@@ -47,6 +47,10 @@ JIT_PARALLEL = dict(JIT, parallel=PARALLEL)
 # them, and never cached on their own, since a signature holding a function
 # never hits the cache and would add an entry in every cold process.
 JIT_INNER = dict(JIT, cache=False, no_cpython_wrapper=True)
+# numba.cuda kernels (tsrnn/kernels/cuda*.py): numba-cuda's fastmath is all or nothing (any true
+# value means LLVM's 'fast', which includes nnan/ninf, plus flush-to-zero and approximate
+# division), so it stays off for the same reason as above: NaN checks must survive.
+CUDA_JIT = dict(fastmath=False)
 
 
 # Threading layers in order of preference, unless the user chose one through
@@ -186,6 +190,11 @@ def threads_for(macs, rows):
 
 
 _blas_controller = None
+# single_threaded_blas() state: BLAS's thread counts are process-wide, so the limit is
+# reference-counted: set when the first block enters, restored when the last one leaves.
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_saved = []
 
 
 @contextmanager
@@ -193,6 +202,9 @@ def kernel_threads(n_threads):
     """Run kernels with ``n_threads`` numba threads (capped by the current count) and 1 BLAS thread.
 
     Restores both afterwards. See :func:`threads_for` to pick ``n_threads``.
+    Safe to use from several Python threads at once: numba's thread count is
+    per Python thread (each thread sets and restores its own), and the BLAS
+    limit is shared (see :func:`single_threaded_blas`).
     """
     previous = get_num_threads()
     numba.set_num_threads(max(1, min(int(n_threads), previous)))
@@ -211,20 +223,44 @@ def single_threaded_blas():
     oversubscribes the cores (numba threads x BLAS threads) and spins. The
     BLAS libraries are found once (threadpoolctl); each use then costs a few
     microseconds (threadpoolctl's own context took ~20 us per step).
-    """
-    global _blas_controller
-    if _blas_controller is None:
-        import scipy.linalg.cython_blas  # noqa: F401  (numba's BLAS: load it before the snapshot)
-        from threadpoolctl import ThreadpoolController
 
-        _blas_controller = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
-    saved = [(c, c.get_num_threads()) for c in _blas_controller]
-    for c, n in saved:
-        if n != 1:
-            c.set_num_threads(1)
+    BLAS thread counts are process-wide, so concurrent blocks (fits or
+    predictions in several Python threads) share one limit: the first block to
+    enter saves the counts and sets 1, the last to leave restores them. Meanwhile
+    every BLAS call of the process, in any thread, runs single-threaded.
+    """
+    global _blas_controller, _blas_users, _blas_saved
+    with _blas_lock:
+        if _blas_controller is None:
+            import scipy.linalg.cython_blas  # noqa: F401  (numba's BLAS: load it before the snapshot)
+            from threadpoolctl import ThreadpoolController
+
+            _blas_controller = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+        if _blas_users == 0:
+            _blas_saved = [(c, n) for c in _blas_controller if (n := c.get_num_threads()) != 1]
+            for c, _ in _blas_saved:
+                _set_blas_threads(c, 1)
+        _blas_users += 1
     try:
         yield
     finally:
-        for c, n in saved:
-            if n != 1:
-                c.set_num_threads(n)
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                for c, n in _blas_saved:
+                    _set_blas_threads(c, n)
+                _blas_saved = []
+
+
+def _set_blas_threads(controller, n_threads):
+    """Set a BLAS library's thread count from any Python thread.
+
+    threadpoolctl (3.6+) lets only the first Python thread that sets an
+    OpenBLAS (pthreads) limit set it again and silently ignores the others, so
+    in a worker thread the limit never applied: BLAS ran multi-threaded inside
+    the kernels (oversubscribed, and rounding differently from the same call in
+    the main thread). The counts are process-wide either way, and every change
+    tsrnn makes is serialised by ``_blas_lock`` and undone by the last block to
+    leave, so tsrnn calls the library's own setter where threadpoolctl has one.
+    """
+    getattr(controller, "_real_set_num_threads", controller.set_num_threads)(n_threads)

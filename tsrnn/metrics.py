@@ -12,11 +12,23 @@ module is plain NumPy and sits in the bottom layer, so any layer may use it.
 
 import numpy as np
 
-__all__ = ["ERROR_METRICS", "KINDS", "METRICS", "coverage", "mae", "mase", "metric", "pinball", "rmse", "smape"]
+__all__ = [
+    "ERROR_METRICS",
+    "KINDS",
+    "METRICS",
+    "coverage",
+    "interval_score",
+    "mae",
+    "mase",
+    "metric",
+    "pinball",
+    "rmse",
+    "smape",
+]
 
 #: What a metric scores, i.e. the arguments it takes after ``y_true``:
 #: 'point' ``(y_pred)``; 'scaled' ``(y_pred, y_train, season_length)``;
-#: 'interval' ``(lo, hi)``; 'quantile' ``(q_pred, q)``.
+#: 'interval' ``(lo, hi, level)`` (level in percent); 'quantile' ``(q_pred, q)``.
 KINDS = ("point", "scaled", "interval", "quantile")
 
 #: Metric name -> function, in definition order; filled by :func:`metric`.
@@ -164,7 +176,7 @@ def mase(y_true, y_pred, y_train, season_length=1):
 
 
 @metric("interval")
-def coverage(y_true, lo, hi):
+def coverage(y_true, lo, hi, level=None):
     """Share of actual values inside ``[lo, hi]`` (interval coverage, 0-1).
 
     Parameters
@@ -174,6 +186,8 @@ def coverage(y_true, lo, hi):
         Lower interval bounds (e.g. the 0.1 quantile for an 80 % interval).
     hi : array-like of the same shape
         Upper interval bounds.
+    level : float or None, default=None
+        The nominal level in percent; unused (coverage is compared with it, not scaled by it).
 
     Returns
     -------
@@ -182,6 +196,36 @@ def coverage(y_true, lo, hi):
     y_true, lo = _pair(y_true, lo)
     _, hi = _pair(y_true, hi)
     return _scalar_or_array(np.mean((y_true >= lo) & (y_true <= hi), axis=-1))
+
+
+@metric("interval")
+def interval_score(y_true, lo, hi, level):
+    """Interval (Winkler) score of the ``level`` % interval ``[lo, hi]`` (Gneiting & Raftery 2007).
+
+    ``mean((hi - lo) + (2 / a) * (lo - y) * [y < lo] + (2 / a) * (y - hi) * [y > hi])`` with
+    ``a = 1 - level / 100``: the width plus a penalty for each miss; lower is better, and
+    it is minimised in expectation by the central ``level`` % interval of the truth.
+    Divided by the MASE scale it is the M4 competition's MSIS.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (h,) or (n_paths, h)
+    lo, hi : array-like of the same shape
+        Interval bounds.
+    level : float
+        Nominal level in percent, in (0, 100).
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_paths,)
+    """
+    if level is None or not 0 < level < 100:
+        raise ValueError(f"level must be a percentage in (0, 100); got {level!r}.")
+    y_true, lo = _pair(y_true, lo)
+    _, hi = _pair(y_true, hi)
+    alpha = 1 - level / 100
+    penalty = (2 / alpha) * (np.maximum(lo - y_true, 0.0) + np.maximum(y_true - hi, 0.0))
+    return _scalar_or_array(np.mean(hi - lo + penalty, axis=-1))
 
 
 @metric("quantile")

@@ -54,7 +54,7 @@ def test_shape_mismatch_is_an_error():
 
 
 def test_registry():
-    assert set(METRICS) == {"mae", "rmse", "smape", "mase", "coverage", "pinball"}
+    assert set(METRICS) == {"mae", "rmse", "smape", "mase", "coverage", "interval_score", "pinball"}
     assert METRICS["mae"] is mae
 
 
@@ -68,6 +68,7 @@ def test_one_registry_says_what_each_metric_scores():
         "smape": "point",
         "mase": "scaled",
         "coverage": "interval",
+        "interval_score": "interval",
         "pinball": "quantile",
     }
     assert set(kinds.values()) == set(KINDS)

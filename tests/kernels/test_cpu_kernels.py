@@ -256,10 +256,23 @@ def test_get_kernels():
         assert kernels.backward.__name__ == f"{cell}_backward"
     with pytest.raises(ValueError, match="Unknown cell 'xlstm'"):
         get_kernels("xlstm")
-    with pytest.raises(ValueError, match="device='cuda' is not available yet"):
-        get_kernels("lstm", device="cuda")
     with pytest.raises(ValueError, match="Unknown device 'tpu'"):
         get_kernels("lstm", device="tpu")
+
+
+def test_get_kernels_cuda_without_a_gpu_names_what_is_missing():
+    """Without numba-cuda, or without a GPU and the simulator, one clear error (the CUDA
+    kernels themselves are tested in test_cuda_kernels.py)."""
+    try:
+        from numba import cuda
+    except ImportError:
+        cuda = None
+    if cuda is not None and getattr(cuda, "implementation", None) == "NVIDIA" and cuda.is_available():
+        pytest.skip("numba.cuda is usable here (a GPU or the simulator)")
+    with pytest.raises(
+        RuntimeError, match="device='cuda' needs (the numba-cuda package|numpy < 2.5|a usable CUDA GPU)"
+    ):
+        get_kernels("lstm", device="cuda")
 
 
 @pytest.mark.parametrize("cell", sorted(CELLS))

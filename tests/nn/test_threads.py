@@ -1,5 +1,7 @@
 """Thread control (n_threads, per-call thread choice, joblib workers) and step-buffer reuse."""
 
+import threading
+
 import numba
 import numpy as np
 import pytest
@@ -129,7 +131,7 @@ def test_backtest_task_in_a_worker_pool_runs_numba_single_threaded(monkeypatch):
 
     seen = []
 
-    def spy(model, train, X_future, horizon, fitted):
+    def spy(model, train, X_future, horizon, fitted, level=None):
         seen.append(numba.get_num_threads())
         return "ok"
 
@@ -138,3 +140,133 @@ def test_backtest_task_in_a_worker_pool_runs_numba_single_threaded(monkeypatch):
         assert bt._fit_predict_one_thread(None, None, None, 1, None) == "ok"
         assert seen == [1]
         assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
+
+
+# -- concurrency: several Python threads on one model, or on different models ---------------
+
+
+def _run_in_threads(*tasks):
+    """Run each callable in its own thread, started together; return their results in order."""
+    barrier = threading.Barrier(len(tasks))
+    results, errors = [None] * len(tasks), []
+
+    def run(k):
+        try:
+            barrier.wait()
+            results[k] = tasks[k]()
+        except BaseException as error:  # re-raised in the calling thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(len(tasks))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def test_concurrent_predict_on_one_regressor_matches_serial(rng):
+    X, y = _sine_windows(n=400, window=24)
+    model = LSTMRegressor(hidden_size=16, num_layers=2, max_epochs=2, random_state=0).fit(X, y)
+    inputs = [np.tile(X, (4, 1)) * scale for scale in (1.0, -0.5)]  # different inputs per thread
+    expected = [model.predict(x) for x in inputs]
+
+    def predict_repeatedly(k):
+        return [model.predict(inputs[k]) for _ in range(15)]
+
+    results = _run_in_threads(lambda: predict_repeatedly(0), lambda: predict_repeatedly(1))
+    for k, outputs in enumerate(results):
+        for out in outputs:
+            np.testing.assert_array_equal(out, expected[k])
+
+
+def test_concurrent_forecaster_predict_matches_serial():
+    import pandas as pd
+
+    from tsrnn import RNNForecaster
+
+    t = np.arange(240)
+    y = pd.DataFrame(
+        {f"s{k}": 10 + np.sin(0.5 * t + k) + 0.01 * k * t for k in range(60)},
+        index=pd.date_range("2000-01-01", periods=240, freq="D"),
+    )
+    model = RNNForecaster(horizon=4, input_size=48, hidden_size=16, num_layers=2, max_epochs=1, random_state=0)
+    model.fit(y)
+    expected = model.predict(4)
+    results = _run_in_threads(*[lambda: [model.predict(4) for _ in range(10)]] * 2)
+    for outputs in results:
+        for out in outputs:
+            pd.testing.assert_frame_equal(out, expected)
+
+
+def test_blas_limit_holds_while_any_thread_runs_kernels():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    if not any(info["user_api"] == "blas" and info["num_threads"] > 1 for info in threadpool_info()):
+        pytest.skip("BLAS runs single-threaded here")
+    with _config.single_threaded_blas():
+        pass  # loads the BLAS controllers
+    a_inside, b_inside, a_left = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def blas_threads():
+        return max(c.get_num_threads() for c in _config._blas_controller)
+
+    def first():
+        with _config.single_threaded_blas():
+            a_inside.set()
+            b_inside.wait()
+        a_left.set()
+
+    def second():
+        a_inside.wait()
+        with _config.single_threaded_blas():
+            b_inside.set()
+            a_left.wait()
+            seen["after the first left"] = blas_threads()
+        seen["after both left"] = blas_threads()
+
+    with threadpool_limits(2, user_api="blas"):
+        _run_in_threads(first, second)
+    assert seen == {"after the first left": 1, "after both left": 2}
+
+
+def test_blas_limit_applies_in_a_worker_thread():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    if not any(info["user_api"] == "blas" for info in threadpool_info()):
+        pytest.skip("no BLAS found")
+
+    def inside():
+        with _config.single_threaded_blas():
+            return max(c.get_num_threads() for c in _config._blas_controller)
+
+    with threadpool_limits(2, user_api="blas"):  # makes the main thread threadpoolctl's controlling one
+        assert _run_in_threads(inside) == [1]
+
+
+@pytest.mark.parametrize("cells", [("lstm", "gru"), ("lstm", "lstm")])
+def test_concurrent_fits_are_bit_identical_to_fits_alone(cells):
+    from tsrnn import RNNRegressor
+
+    X, y = _sine_windows(n=500, window=24)
+    configs = [dict(cell=cell, hidden_size=24, max_epochs=3, random_state=k) for k, cell in enumerate(cells)]
+    alone = [RNNRegressor(**c).fit(X, y) for c in configs]
+    together = _run_in_threads(*[lambda c=c: RNNRegressor(**c).fit(X, y) for c in configs])
+    for a, b in zip(alone, together):
+        np.testing.assert_array_equal(a.network_.params, b.network_.params)
+        np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_predict_while_another_model_trains_is_unaffected():
+    X, y = _sine_windows(n=400, window=24)
+    fitted = LSTMRegressor(hidden_size=16, max_epochs=2, random_state=0).fit(X, y)
+    expected = fitted.predict(X)
+    results = _run_in_threads(
+        lambda: [fitted.predict(X) for _ in range(20)],
+        lambda: LSTMRegressor(hidden_size=16, max_epochs=3, random_state=1).fit(X, y),
+    )
+    for out in results[0]:
+        np.testing.assert_array_equal(out, expected)

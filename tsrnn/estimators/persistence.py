@@ -22,6 +22,7 @@ be used, and this module needs no import of the classes it rebuilds (no cycle).
 """
 
 import json
+import zipfile
 
 import numpy as np
 
@@ -92,17 +93,30 @@ def load_model(path):
     Raises
     ------
     ValueError
-        When the file is not a model file of this format version, or its weights
-        do not fit its configuration.
+        When the file is truncated, damaged, not a model file, of a newer format
+        version, holds pickled objects (never loaded: ``allow_pickle=False``), or
+        its metadata or weights were tampered with; the message names the problem.
+    FileNotFoundError
+        When ``path`` does not exist.
     """
-    with np.load(path, allow_pickle=False) as archive:
-        params = archive["params"]
-        meta = json.loads(str(archive["meta"]))
-    if meta.get("format_version") != FORMAT_VERSION or meta.get("estimator") not in MODEL_CLASSES:
-        raise ValueError(f"{path} is not a tsrnn model file of format version {FORMAT_VERSION}.")
-    model = MODEL_CLASSES[meta["estimator"]](**meta["params"])
-    model._check_params()
-    network = model._new_network(meta["input_size"], meta["n_outputs"])
+    params, meta = _read(path)
+    version = meta.get("format_version")
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} is a tsrnn model file of format version {version}, newer than this tsrnn reads "
+            f"({FORMAT_VERSION}); upgrade tsrnn to load it."
+        )
+    if version != FORMAT_VERSION or meta.get("estimator") not in MODEL_CLASSES:
+        raise ValueError(
+            f"{path} is not a tsrnn model file of format version {FORMAT_VERSION} "
+            f"(format_version={version!r}, estimator={meta.get('estimator')!r})."
+        )
+    try:
+        model = MODEL_CLASSES[meta["estimator"]](**meta["params"])
+        model._check_params()
+        network = model._new_network(meta["input_size"], meta["n_outputs"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path}: the model file's metadata is damaged or tampered with ({error!r}).") from None
     if params.shape != network.params.shape or params.dtype != network.params.dtype:
         raise ValueError(f"{path}: weight vector of shape {params.shape} does not fit the saved configuration.")
     network.params[:] = params
@@ -111,7 +125,39 @@ def load_model(path):
     if meta["feature_names_in"] is not None:
         model.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
     model._y_ndim, model._input_ndim = meta["y_ndim"], meta["input_ndim"]
+    model._history = None  # no optimizer state in the file: continued training starts a fresh optimizer
+    model._fitted_architecture = model._architecture()
+    model._fitted_rates = (model.learning_rate, model.weight_decay)
     return model
+
+
+def _read(path):
+    """The weight vector and metadata of a model file, or a ValueError naming what is wrong.
+
+    ``allow_pickle=False``: an object array in the file (which could run code when
+    unpickled) is refused, never loaded.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if not hasattr(archive, "files"):
+                raise ValueError(f"{path} is a single NumPy array, not a tsrnn model file (an .npz archive).")
+            missing = {"params", "meta"} - set(archive.files)
+            if missing:
+                raise ValueError(f"{path} is not a tsrnn model file: it lacks {sorted(missing)}.")
+            params, meta = archive["params"], json.loads(str(archive["meta"]))
+    except ValueError as error:
+        if str(path) in str(error):
+            raise
+        raise ValueError(
+            f"{path} is not a readable tsrnn model file (truncated, damaged, or holding pickled objects): {error}"
+        ) from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise ValueError(f"{path} is not a readable tsrnn model file (truncated or damaged): {error!r}") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: the model file's metadata is not a JSON object.")
+    return params, meta
 
 
 def _jsonable(value):

@@ -8,6 +8,7 @@ one private base that holds fit, predict and save; they train through
 :class:`tsrnn.nn.Trainer` and save in the format of :mod:`tsrnn.estimators.persistence`.
 """
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,6 +16,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._config import using_threads
+from .._staging import staged_fit
 from .._validation import BOOLEAN, NONE, QUANTILES, RANDOM_STATE, Interval, Predicate, StrOptions, validate_params
 from ..kernels import ACTIVATIONS, CELLS
 from ..nn import LOSSES, OPTIMIZERS, ArrayWindows, RecurrentNetwork, Trainer, seeded_generator
@@ -101,7 +103,11 @@ _PARAMS_DOC = """
         Seeds initialisation, shuffling and dropout. The same seed gives
         identical models on the same machine and thread count.
     warm_start : bool, default=False
-        Continue from the previous fit's weights instead of starting afresh.
+        Continue from the previous fit's weights and optimizer state instead of
+        starting afresh. The network and optimizer cannot change meanwhile: a
+        changed cell, activation, hidden_size, num_layers, dtype, loss, quantiles
+        or optimizer raises a ``ValueError`` (as in :meth:`partial_fit`); a changed
+        learning_rate or weight_decay applies from the continued fit on.
     verbose : int, default=0
         Show a progress bar with the current loss when > 0.
     n_threads : int or None, default=None
@@ -137,6 +143,11 @@ _ATTRIBUTES_DOC = """
 """
 
 
+def _jsonable_param(value):
+    """A parameter in comparable form (sequences as lists)."""
+    return list(np.asarray(value).tolist()) if isinstance(value, (list, tuple, np.ndarray)) else value
+
+
 class _BaseRNNRegressor(RegressorMixin, BaseEstimator):
     """What the recurrent regressors share: fit, partial_fit, predict, predict_quantiles, save.
 
@@ -158,6 +169,11 @@ class _BaseRNNRegressor(RegressorMixin, BaseEstimator):
     def fit(self, X, y):
         """Train on sequences ``X`` and targets ``y``.
 
+        Transactional: the fitted state is built aside and committed only when the
+        fit completes, so a fit that raises or is interrupted (``KeyboardInterrupt``)
+        leaves the estimator exactly as it was (fitted with the same predictions, or
+        unfitted).
+
         Parameters
         ----------
         X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, seq_len)
@@ -175,6 +191,10 @@ class _BaseRNNRegressor(RegressorMixin, BaseEstimator):
     def partial_fit(self, X, y):
         """One epoch of training on ``(X, y)``, continuing from the current weights.
 
+        Like :meth:`fit`, transactional: when it raises or is interrupted, the model
+        is left as it was. Parameters that shape the network or the optimizer cannot
+        change between calls (see ``warm_start``).
+
         Parameters
         ----------
         X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, seq_len)
@@ -187,9 +207,48 @@ class _BaseRNNRegressor(RegressorMixin, BaseEstimator):
         return self._fit(X, y, incremental=True)
 
     def _fit(self, X, y, incremental):
+        """Transactional (:mod:`tsrnn._staging`): a fit that raises or is interrupted leaves ``self`` as it was."""
         validate_params(self)
-        self._check_params()
         resume = hasattr(self, "network_") and (incremental or self.warm_start)
+        with staged_fit(self, fresh=not resume) as staged:
+            staged._fit_staged(X, y, incremental, resume)
+        return self
+
+    # What a continued fit (warm_start, partial_fit) cannot change: the network's shape
+    # and the optimizer's kind and state. A changed learning_rate or weight_decay is applied.
+    _ARCHITECTURE_PARAMS = (
+        "cell",
+        "activation",
+        "hidden_size",
+        "num_layers",
+        "dtype",
+        "loss",
+        "quantiles",
+        "optimizer",
+    )
+
+    def _architecture(self):
+        return {name: _jsonable_param(getattr(self, name)) for name in self._ARCHITECTURE_PARAMS}
+
+    def _check_continuation(self):
+        """Refuse to continue training with parameters the fitted network cannot take."""
+        fitted = getattr(self, "_fitted_architecture", None)
+        if fitted is None:  # pickled by a version that did not record it
+            return
+        changed = [f"{k}={v!r} (fitted with {fitted[k]!r})" for k, v in self._architecture().items() if fitted[k] != v]
+        if changed:
+            raise ValueError(
+                f"{type(self).__name__} continues training the fitted network (warm_start=True or "
+                f"partial_fit), which cannot take changed {', '.join(changed)}. Set warm_start=False "
+                "(or call fit) to train a new network."
+            )
+
+    def _fit_staged(self, X, y, incremental, resume):
+        self._check_params()
+        if resume:
+            self._check_continuation()
+            # continue from copies: the committed network and history stay untouched until the fit succeeds
+            self.network_, self._history = copy.deepcopy((self.network_, getattr(self, "_history", None)))
         X, y = self._validate_X_y(X, y, reset=not resume)
         if resume and y.shape[1] != self.n_outputs_:
             raise ValueError(
@@ -212,16 +271,22 @@ class _BaseRNNRegressor(RegressorMixin, BaseEstimator):
             self.network_.initialize(rng, self.recurrent_init)
             self.n_outputs_ = y.shape[1]
             self._history = trainer.start(self.network_, rng)  # later partial_fit calls continue its stream
-        elif getattr(self, "_history", None) is None:
+            self._fitted_architecture = self._architecture()
+            self._fitted_rates = (self.learning_rate, self.weight_decay)
+        elif self._history is None:
             # a loaded model: its file keeps no optimizer state, so training continues with a fresh one
             self._history = trainer.start(self.network_, seeded_generator(self.random_state))
+        elif getattr(self, "_fitted_rates", None) != (self.learning_rate, self.weight_decay):
+            # changed by set_params since the last fit: applies from now on (plateau halvings otherwise stay)
+            self._history.optimizer.learning_rate = self.learning_rate
+            self._history.optimizer.weight_decay = self.weight_decay
+        self._fitted_rates = (self.learning_rate, self.weight_decay)
         h = trainer.fit(self.network_, self._history, train, validation, n_epochs=1 if incremental else None)
         self.loss_curve_ = list(h.loss_curve)
         self.validation_loss_curve_ = list(h.validation_loss_curve)
         self.validation_scores_ = list(h.validation_scores)
         self.best_loss_ = h.best_loss
         self.n_iter_ = h.n_iter
-        return self
 
     def _trainer(self):
         """The :class:`~tsrnn.nn.Trainer` with this estimator's training options."""

@@ -11,7 +11,7 @@ from ..forecasting.backtest import backtest
 from ..forecasting.scoring import evaluate
 from ..metrics import METRICS, coverage, mae, mase, pinball, rmse, smape
 from .compare import Comparison, compare
-from .plots import plot_forecasts, plot_leaderboard
+from .plots import plot_comparison, plot_forecasts, plot_leaderboard
 
 __all__ = [
     "METRICS",
@@ -23,6 +23,7 @@ __all__ = [
     "mae",
     "mase",
     "pinball",
+    "plot_comparison",
     "plot_forecasts",
     "plot_leaderboard",
     "rmse",

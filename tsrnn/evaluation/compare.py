@@ -33,6 +33,7 @@ def compare(
     n_jobs=1,
     progress=False,
     X=None,
+    level=None,
 ):
     """Backtest several models on the same windows and rank them.
 
@@ -59,6 +60,10 @@ def compare(
         Show a tqdm progress bar.
     X : pd.DataFrame, default=None
         Covariates for Series/wide input (see :func:`~tsrnn.forecasting.backtest.backtest`).
+    level : float, list of float or None, default=None
+        Prediction interval levels in percent (e.g. ``[80, 95]``): every model forecasts
+        its intervals (``predict(level=...)``) and the leaderboard gains
+        ``coverage-<level>`` and ``interval_score-<level>`` columns.
 
     Returns
     -------
@@ -72,7 +77,9 @@ def compare(
     models = list(models)
     if not models:
         raise ValueError("compare needs at least one model.")
-    forecasts, seconds = backtest_models(models, y, horizon, n_windows, step, n_jobs=n_jobs, X=X, progress=progress)
-    leaderboard = evaluate(forecasts, y, metrics=metrics, season_length=season_length).join(seconds)
+    forecasts, seconds = backtest_models(
+        models, y, horizon, n_windows, step, n_jobs=n_jobs, X=X, progress=progress, level=level
+    )
+    leaderboard = evaluate(forecasts, y, metrics=metrics, season_length=season_length, level=level).join(seconds)
     leaderboard = leaderboard.sort_values(leaderboard.columns[0], kind="stable")
     return Comparison(leaderboard, forecasts)

@@ -5,7 +5,8 @@ a long ``unique_id, ds, y`` frame and give forecasts back in the same shape fami
 :class:`BaseForecaster`.
 
 Modules: ``base`` (the contract), ``panel`` (the data layout), ``naive``, ``arima`` with
-``arima_search``, ``ets`` (the baselines, on ``per_series`` and ``intervals``), ``rnn``
+``arima_search``, ``ets`` (the baselines, on ``per_series`` and ``intervals``), ``conformal``
+(calibrated prediction intervals for every forecaster), ``rnn``
 with ``windows`` and ``linear`` (the neural forecaster), ``backtest`` and ``scoring``
 (rolling-origin evaluation of one model), ``search`` (``RNNForecaster.auto``) and
 ``registry`` (the named model line-up).
@@ -21,6 +22,7 @@ _LAZY = {
     "ARIMA": "arima",
     "AutoARIMA": "arima",
     "BaseForecaster": "base",
+    "ConformalIntervals": "conformal",
     "ETS": "ets",
     "Naive": "naive",
     "Panel": "panel",

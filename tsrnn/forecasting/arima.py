@@ -11,7 +11,7 @@ import numpy as np
 
 from .._validation import NONE, QUANTILES, Interval, Predicate, StrOptions
 from .arima_search import INFORMATION_CRITERIA, search_arima
-from .base import ALIAS
+from .base import ALIAS, PREDICTION_INTERVALS
 from .intervals import normal_quantiles
 from .per_series import PerSeriesForecaster, quiet_statsmodels
 
@@ -106,6 +106,11 @@ class ARIMA(PerSeriesForecaster):
     quantiles : list of float, default=None
         Probabilities in (0, 1); quantiles of the Gaussian predictive distribution
         (the same bounds as ``get_forecast(h).conf_int(alpha)``).
+    prediction_intervals : ConformalIntervals or None, default=None
+        How ``predict(level=...)`` makes intervals. None: the model's own predictive
+        distribution (the same bounds as statsmodels' ``conf_int``/simulation at each
+        level). A :class:`~tsrnn.forecasting.conformal.ConformalIntervals` with
+        ``n_windows``: conformal intervals from refits at that many earlier cutoffs.
     alias : str, default=None
         Name of the forecast column; None means the class name.
 
@@ -130,6 +135,7 @@ class ARIMA(PerSeriesForecaster):
         "season_length": [Interval(Integral, 1, None, closed="left"), NONE],
         "trend": [StrOptions({"n", "c", "t", "ct"}), NONE],
         "quantiles": [QUANTILES, NONE],
+        "prediction_intervals": [PREDICTION_INTERVALS, NONE],
         "alias": [ALIAS, NONE],
     }
     _uses_exog = True
@@ -141,6 +147,7 @@ class ARIMA(PerSeriesForecaster):
         season_length=None,
         trend=None,
         quantiles=None,
+        prediction_intervals=None,
         alias=None,
     ):
         self.order = order
@@ -148,6 +155,7 @@ class ARIMA(PerSeriesForecaster):
         self.season_length = season_length
         self.trend = trend
         self.quantiles = quantiles
+        self.prediction_intervals = prediction_intervals
         self.alias = alias
 
     def _min_length(self):
@@ -199,6 +207,11 @@ class AutoARIMA(PerSeriesForecaster):
         Criterion minimised by the search.
     quantiles : list of float, default=None
         Probabilities in (0, 1); Gaussian predictive quantiles of the chosen model.
+    prediction_intervals : ConformalIntervals or None, default=None
+        How ``predict(level=...)`` makes intervals. None: the model's own predictive
+        distribution (the same bounds as statsmodels' ``conf_int``/simulation at each
+        level). A :class:`~tsrnn.forecasting.conformal.ConformalIntervals` with
+        ``n_windows``: conformal intervals from refits at that many earlier cutoffs.
     alias : str, default=None
         Name of the forecast column; None means the class name.
 
@@ -227,6 +240,7 @@ class AutoARIMA(PerSeriesForecaster):
         "max_order": [Interval(Integral, 0, None, closed="left")],
         "information_criterion": [StrOptions(set(INFORMATION_CRITERIA))],
         "quantiles": [QUANTILES, NONE],
+        "prediction_intervals": [PREDICTION_INTERVALS, NONE],
         "alias": [ALIAS, NONE],
     }
     _uses_exog = True
@@ -243,6 +257,7 @@ class AutoARIMA(PerSeriesForecaster):
         max_order=5,
         information_criterion="aicc",
         quantiles=None,
+        prediction_intervals=None,
         alias=None,
     ):
         self.season_length = season_length
@@ -255,6 +270,7 @@ class AutoARIMA(PerSeriesForecaster):
         self.max_order = max_order
         self.information_criterion = information_criterion
         self.quantiles = quantiles
+        self.prediction_intervals = prediction_intervals
         self.alias = alias
 
     def _min_length(self):

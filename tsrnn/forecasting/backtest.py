@@ -96,7 +96,7 @@ def _make_windows(panel, horizon, n_windows, step, strategy, window_size):
 # ---------------------------------------------------------------- running
 
 
-def _fit_predict(model, train, X_future, horizon, fitted):
+def _fit_predict(model, train, X_future, horizon, fitted, level=None):
     """One task: fit (or update a fitted copy) on ``train``, forecast ``horizon`` steps."""
     start = time.perf_counter()
     if fitted is None:
@@ -106,15 +106,15 @@ def _fit_predict(model, train, X_future, horizon, fitted):
         model.update(train)
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    forecast = model.predict(horizon, X_future)
+    forecast = model.predict(horizon, X_future, level)
     return forecast, fit_seconds, time.perf_counter() - start
 
 
-def _fit_predict_one_thread(model, train, X_future, horizon, fitted):
+def _fit_predict_one_thread(model, train, X_future, horizon, fitted, level=None):
     """:func:`_fit_predict` with one numba thread: the task shares the machine with
     the other joblib workers, and workers x numba threads would oversubscribe the cores."""
     with using_threads(1):
-        return _fit_predict(model, train, X_future, horizon, fitted)
+        return _fit_predict(model, train, X_future, horizon, fitted, level)
 
 
 class BacktestRun(NamedTuple):
@@ -136,6 +136,7 @@ def backtest_models(
     n_jobs=1,
     X=None,
     progress=False,
+    level=None,
 ):
     """Backtest several models on the same windows; see :func:`backtest` for the parameters.
 
@@ -143,7 +144,7 @@ def backtest_models(
     ----------
     models : list of BaseForecaster
         Models with distinct aliases (set ``alias=`` to run two of a kind).
-    y, horizon, n_windows, step, refit, strategy, window_size, n_jobs, X, progress
+    y, horizon, n_windows, step, refit, strategy, window_size, n_jobs, X, progress, level
         As in :func:`backtest`; ``n_jobs`` spreads all (model, window) fits.
 
     Returns
@@ -184,7 +185,7 @@ def backtest_models(
             fitted[i] = clone(model).fit(window_inputs[0][0])
             timings[aliases[i]][0] += time.perf_counter() - start
         for k, (train, X_future) in enumerate(window_inputs):
-            tasks.append((i, k, delayed(run_task)(clone(model), train, X_future, horizon, fitted.get(i))))
+            tasks.append((i, k, delayed(run_task)(clone(model), train, X_future, horizon, fitted.get(i), level)))
 
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
     results = parallel(task for _, _, task in tasks)
@@ -229,6 +230,7 @@ def backtest(
     n_jobs=1,
     X=None,
     progress=False,
+    level=None,
 ):
     """Forecasts of a model at several rolling origins (time-series cross-validation).
 
@@ -266,15 +268,18 @@ def backtest(
         the rows of the forecast steps as ``X_future``.
     progress : bool, default=False
         Show a tqdm progress bar over the fits.
+    level : float, list of float or None, default=None
+        Prediction interval levels in percent: each forecast also gets the model's
+        ``<alias>-lo-<level>``/``<alias>-hi-<level>`` columns (``predict(level=...)``).
 
     Returns
     -------
     forecasts : pd.DataFrame
         Long frame with columns ``unique_id, ds, cutoff, y, <alias>`` plus one
-        ``<alias>-q<q>`` column per quantile, one row per series, cutoff and forecast
+        ``<alias>-q<q>`` column per quantile and the bounds of each ``level``, one row per series, cutoff and forecast
         step. ``cutoff`` is the last timestamp the model saw. Series input uses the
         Series name (or ``'y'``) as ``unique_id``.
     """
     return backtest_models(
-        [model], y, horizon, n_windows, step, refit, strategy, window_size, n_jobs, X, progress
+        [model], y, horizon, n_windows, step, refit, strategy, window_size, n_jobs, X, progress, level
     ).forecasts

@@ -56,7 +56,28 @@ Optional:
     A list of probabilities in (0, 1) or None; the output gets one column
     ``f"{alias}-q{q:g}"`` per quantile (see :func:`quantile_column`).
 
-Fitted attribute set by the base class: ``panel_`` (the training panel).
+Prediction intervals (``predict(..., level=[80, 95])``, columns ``<alias>-lo-80``,
+``<alias>-hi-80``, ...) come from :meth:`BaseForecaster._interval_bounds`: with the
+``prediction_intervals`` parameter a
+:class:`~tsrnn.forecasting.conformal.ConformalIntervals`, conformal intervals calibrated by
+refitting at earlier cutoffs (``n_windows``) or on the model's own held-out residuals
+(``n_windows=None``); with ``prediction_intervals=None`` the model's default, which is
+model-based when the class sets ``_model_intervals = True`` and implements
+``_model_bounds(self, h, panel_future_exog, levels)`` (an ndarray of shape
+``(n_series, h, 2 * len(levels))``: lower and upper bound per level), else conformal on the
+held-out residuals that ``_held_out_calibration(self, h)`` returns (a
+:class:`~tsrnn.forecasting.conformal.Calibration`; the default raises).
+
+Fitted attributes set by the base class: ``panel_`` (the training panel) and
+``calibration_`` (the refit residuals, a :class:`~tsrnn.forecasting.conformal.Calibration`,
+or None when not refitting for intervals).
+
+Transactional fits: :meth:`BaseForecaster.fit` and :meth:`BaseForecaster.update` run the
+hooks on a staged copy of the forecaster (:func:`tsrnn._staging.staged_fit`) and commit it
+only when they complete, so a fit that raises or is interrupted (``KeyboardInterrupt``)
+leaves the forecaster exactly as it was. Hooks therefore set attributes on ``self`` as
+usual but must not mutate in place an object that the fitted state already holds (assign
+new arrays and lists instead).
 """
 
 import numbers
@@ -65,7 +86,9 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from .._staging import staged_fit
 from .._validation import Predicate, validate_params
+from .conformal import ConformalIntervals, check_levels, conformal_bounds, refit_residuals
 from .panel import format_forecast, future_exog, quantile_column, to_panel
 
 __all__ = ["BaseForecaster", "quantile_column"]
@@ -73,6 +96,7 @@ __all__ = ["BaseForecaster", "quantile_column"]
 
 # Extra constraint shared by every forecaster (the others live in tsrnn._validation).
 ALIAS = Predicate("a non-empty str", lambda v: isinstance(v, str) and v != "")
+PREDICTION_INTERVALS = Predicate("an instance of ConformalIntervals", lambda v: isinstance(v, ConformalIntervals))
 
 
 # ---------------------------------------------------------------- base class
@@ -98,6 +122,10 @@ class BaseForecaster(BaseEstimator):
       ``quantiles``, MultiIndex columns ``(series, column)`` with the same column names.
     - long in: a long DataFrame ``unique_id, ds, alias[, alias-q0.1, ...]``.
 
+    With ``predict(..., level=[80, 95])`` the interval bounds ``alias-lo-80, alias-hi-80,
+    alias-lo-95, alias-hi-95`` follow those columns in every format (a Series input then
+    gives a DataFrame, the point column first).
+
     Covariates (models with ``_uses_exog``): Series/wide input takes ``X``, a DataFrame
     on the same index as ``y`` (wide: plain columns are shared by every series,
     ``(series, covariate)`` MultiIndex columns give each series its own); ``X_future``
@@ -111,6 +139,7 @@ class BaseForecaster(BaseEstimator):
     _parameter_constraints: dict = {}
     _uses_exog = False
     _supports_update = False
+    _model_intervals = False
 
     # ``alias`` is a constructor parameter (default None) and a property that falls back
     # to the class name. get_params reports the raw parameter so clone/repr stay exact.
@@ -143,6 +172,16 @@ class BaseForecaster(BaseEstimator):
 
     def _min_length(self):
         return 1
+
+    def _held_out_calibration(self, h):
+        raise ValueError(
+            f"{type(self).__name__} has no held-out residuals to calibrate conformal intervals without "
+            "refitting; use prediction_intervals=ConformalIntervals(n_windows=...) to calibrate on refits "
+            "at earlier cutoffs."
+        )
+
+    def _model_bounds(self, h, panel_future_exog, levels):
+        raise NotImplementedError(f"{type(self).__name__} sets _model_intervals but lacks _model_bounds.")
 
     def _future_exog_names(self):
         """Covariates :meth:`predict` needs for the forecast steps (default: all of them)."""
@@ -184,8 +223,14 @@ class BaseForecaster(BaseEstimator):
         """
         validate_params(self)
         panel = self._to_checked_panel(y, X)
-        self._fit_panel(panel)
-        self.panel_ = panel
+        spec = getattr(self, "prediction_intervals", None)
+        # refits of clones, before this model changes: a calibration that fails leaves it as it was
+        calibration = refit_residuals(self, y, X, panel, spec) if spec is not None and spec.n_windows else None
+        # transactional (tsrnn._staging): a fit that raises or is interrupted leaves self as it was
+        with staged_fit(self, fresh=True) as staged:
+            staged._fit_panel(panel)
+            staged.panel_ = panel
+            staged.calibration_ = calibration
         return self
 
     def update(self, y, X=None):
@@ -219,11 +264,12 @@ class BaseForecaster(BaseEstimator):
                 f"update needs the covariates used in fit ({list(self.panel_.exog_names)}); "
                 f"got {list(panel.exog_names)}."
             )
-        self._update_panel(panel)
-        self.panel_ = panel
+        with staged_fit(self, fresh=False) as staged:  # transactional, as fit
+            staged._update_panel(panel)
+            staged.panel_ = panel
         return self
 
-    def predict(self, h=None, X_future=None):
+    def predict(self, h=None, X_future=None, level=None):
         """Forecast ``h`` steps after the end of every fitted series.
 
         Parameters
@@ -235,22 +281,50 @@ class BaseForecaster(BaseEstimator):
             with covariates. Series/wide input: indexed by the forecast timestamps
             (later rows are ignored). Long input: a long frame ``unique_id, ds`` plus the
             covariate columns.
+        level : float, list of float or None, default=None
+            Prediction interval levels in percent, each in (0, 100), e.g. ``[80, 95]``:
+            adds columns ``<alias>-lo-80``, ``<alias>-hi-80``, ... (see the class
+            docstring and the ``prediction_intervals`` parameter).
 
         Returns
         -------
         forecast : pd.Series or pd.DataFrame
-            Same shape family as the ``y`` given to :meth:`fit` (see the class docstring).
+            Same shape family as the ``y`` given to :meth:`fit` (see the class docstring);
+            with ``level``, a Series input gives a DataFrame with the point column first.
         """
         check_is_fitted(self, "panel_")
         h = self._resolve_horizon(h)
+        levels = check_levels(level)
         panel = self.panel_
         names = self._future_exog_names()
         exog = future_exog(panel, X_future, h, names) if names else None
         point, quantile_forecasts = self._checked_output(self._predict_panel(h, exog), h)
-        return format_forecast(panel, point, quantile_forecasts, self.alias, self._quantiles())
+        bounds = self._checked_bounds(self._interval_bounds(h, point, exog, levels), h, levels) if levels else None
+        return format_forecast(panel, point, quantile_forecasts, self.alias, self._quantiles(), bounds, levels)
 
-    def forecast(self, y, h=None, X=None, X_future=None):
-        """Fit on ``y`` and forecast ``h`` steps: ``fit(y, X).predict(h, X_future)``.
+    def _interval_bounds(self, h, point, panel_future_exog, levels):
+        """Bounds ``(n_series, h, 2 * len(levels))`` at ``levels``: model-based or conformal."""
+        spec = getattr(self, "prediction_intervals", None)
+        if spec is None and self._model_intervals:
+            return self._model_bounds(h, panel_future_exog, levels)
+        if spec is None:
+            spec = ConformalIntervals(n_windows=None)
+        calibration = self.calibration_ if spec.n_windows else self._held_out_calibration(h)
+        return conformal_bounds(point, calibration, levels, spec.pooling, spec.symmetric)
+
+    def _checked_bounds(self, bounds, h, levels):
+        bounds = np.asarray(bounds, dtype=np.float64)
+        expected = (self.panel_.n_series, h, 2 * len(levels))
+        if bounds.shape != expected:
+            raise RuntimeError(
+                f"{type(self).__name__} returned interval bounds of shape {bounds.shape}; expected {expected}."
+            )
+        if not np.isfinite(bounds).all():
+            raise RuntimeError(f"{type(self).__name__} produced non-finite interval bounds; refusing to return them.")
+        return bounds
+
+    def forecast(self, y, h=None, X=None, X_future=None, level=None):
+        """Fit on ``y`` and forecast ``h`` steps: ``fit(y, X).predict(h, X_future, level)``.
 
         Parameters
         ----------
@@ -262,12 +336,14 @@ class BaseForecaster(BaseEstimator):
             As in :meth:`fit`.
         X_future : pd.DataFrame or None, default=None
             As in :meth:`predict`.
+        level : float, list of float or None, default=None
+            As in :meth:`predict`.
 
         Returns
         -------
         forecast : pd.Series or pd.DataFrame
         """
-        return self.fit(y, X).predict(h, X_future)
+        return self.fit(y, X).predict(h, X_future, level)
 
     def _resolve_horizon(self, h):
         if h is None:

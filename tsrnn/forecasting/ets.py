@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._validation import BOOLEAN, NONE, QUANTILES, RANDOM_STATE, Interval, StrOptions
-from .base import ALIAS
+from .base import ALIAS, PREDICTION_INTERVALS
 from .intervals import normal_quantiles
 from .per_series import PerSeriesForecaster, quiet_statsmodels
 
@@ -93,6 +93,11 @@ class ETS(PerSeriesForecaster):
         quantiles of 1000 simulated paths for the others.
     random_state : int, default=0
         Seed of the simulated paths, so quantiles are reproducible.
+    prediction_intervals : ConformalIntervals or None, default=None
+        How ``predict(level=...)`` makes intervals. None: the model's own predictive
+        distribution (the same bounds as statsmodels' ``conf_int``/simulation at each
+        level). A :class:`~tsrnn.forecasting.conformal.ConformalIntervals` with
+        ``n_windows``: conformal intervals from refits at that many earlier cutoffs.
     alias : str, default=None
         Name of the forecast column; None means the class name.
 
@@ -116,6 +121,7 @@ class ETS(PerSeriesForecaster):
         "seasonal": [StrOptions({"add", "mul"}), NONE],
         "auto": [BOOLEAN],
         "quantiles": [QUANTILES, NONE],
+        "prediction_intervals": [PREDICTION_INTERVALS, NONE],
         "random_state": [RANDOM_STATE],
         "alias": [ALIAS, NONE],
     }
@@ -129,6 +135,7 @@ class ETS(PerSeriesForecaster):
         auto=True,
         quantiles=None,
         random_state=0,
+        prediction_intervals=None,
         alias=None,
     ):
         self.season_length = season_length
@@ -137,6 +144,7 @@ class ETS(PerSeriesForecaster):
         self.seasonal = seasonal
         self.auto = auto
         self.quantiles = quantiles
+        self.prediction_intervals = prediction_intervals
         self.random_state = random_state
         self.alias = alias
 

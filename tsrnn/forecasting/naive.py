@@ -5,7 +5,8 @@ from numbers import Integral
 import numpy as np
 
 from .._validation import NONE, QUANTILES, Interval
-from .base import ALIAS, BaseForecaster
+from .base import ALIAS, PREDICTION_INTERVALS, BaseForecaster
+from .conformal import Calibration, series_scale
 from .intervals import standard_normal_quantiles
 
 __all__ = ["Naive", "SeasonalNaive"]
@@ -25,6 +26,11 @@ class SeasonalNaive(BaseForecaster):
         growing as ``sigma * sqrt(k + 1)`` where ``k`` is the number of whole seasons
         before the step (Hyndman & Athanasopoulos, *Forecasting: Principles and
         Practice*, 5.5).
+    prediction_intervals : ConformalIntervals or None, default=None
+        How ``predict(level=...)`` calibrates its intervals. None: conformal on the
+        errors of the forecasts from every earlier origin of the series (the forecast
+        has no parameters, so each is out of sample; no refit needed). A
+        :class:`~tsrnn.forecasting.conformal.ConformalIntervals`: as it says.
     alias : str, default=None
         Name of the forecast column; None means the class name.
 
@@ -40,19 +46,22 @@ class SeasonalNaive(BaseForecaster):
     Notes
     -----
     Covariates are ignored. Every series needs ``season_length`` observations
-    (``season_length + 1`` with ``quantiles``).
+    (``season_length + 1`` with ``quantiles``); intervals at ``h`` steps without refits
+    need ``season_length + h`` (one earlier origin, though a few dozen make them stable).
     """
 
     _parameter_constraints = {
         "season_length": [Interval(Integral, 1, None, closed="left")],
         "quantiles": [QUANTILES, NONE],
+        "prediction_intervals": [PREDICTION_INTERVALS, NONE],
         "alias": [ALIAS, NONE],
     }
     _supports_update = True
 
-    def __init__(self, season_length=1, quantiles=None, alias=None):
+    def __init__(self, season_length=1, quantiles=None, prediction_intervals=None, alias=None):
         self.season_length = season_length
         self.quantiles = quantiles
+        self.prediction_intervals = prediction_intervals
         self.alias = alias
 
     def _min_length(self):
@@ -75,6 +84,25 @@ class SeasonalNaive(BaseForecaster):
     def _update_panel(self, panel):
         self._fit_panel(panel)
 
+    def _held_out_calibration(self, h):
+        """Errors of the forecasts from every origin with a full season before it and ``h`` steps after."""
+        m, panel = self.season_length, self.panel_
+        # step k (1-based) repeats the value lag_k = m * ceil(k / m) steps before it
+        steps = np.arange(1, h + 1)
+        lags = m * ((steps + m - 1) // m)
+        residuals = []
+        for i in range(panel.n_series):
+            y = panel.series(i)
+            origins = np.arange(m - 1, len(y) - h)  # last observed index of each window
+            if origins.size == 0:
+                raise ValueError(
+                    f"Series {panel.ids[i]!r} has {len(y)} observations: conformal intervals for h={h} "
+                    f"need at least season_length + h = {m + h}."
+                )
+            target = origins[:, None] + steps[None, :]
+            residuals.append(y[target] - y[target - lags[None, :]])
+        return Calibration(residuals, series_scale(panel), "forecasts from every earlier origin")
+
     def _predict_panel(self, h, panel_future_exog):
         m = self.season_length
         steps = np.arange(h)
@@ -94,6 +122,8 @@ class Naive(SeasonalNaive):
     quantiles : list of float, default=None
         Probabilities in (0, 1); normal errors with the in-sample one-step residual
         standard deviation ``sigma``, growing as ``sigma * sqrt(k)`` at step ``k``.
+    prediction_intervals : ConformalIntervals or None, default=None
+        As in :class:`SeasonalNaive`.
     alias : str, default=None
         Name of the forecast column; None means the class name.
 
@@ -108,9 +138,14 @@ class Naive(SeasonalNaive):
     :class:`SeasonalNaive` with ``season_length=1``. Covariates are ignored.
     """
 
-    _parameter_constraints = {"quantiles": [QUANTILES, NONE], "alias": [ALIAS, NONE]}
+    _parameter_constraints = {
+        "quantiles": [QUANTILES, NONE],
+        "prediction_intervals": [PREDICTION_INTERVALS, NONE],
+        "alias": [ALIAS, NONE],
+    }
     season_length = 1
 
-    def __init__(self, quantiles=None, alias=None):
+    def __init__(self, quantiles=None, prediction_intervals=None, alias=None):
         self.quantiles = quantiles
+        self.prediction_intervals = prediction_intervals
         self.alias = alias

@@ -6,7 +6,7 @@ covariates). :func:`to_panel` validates any of them and turns it into a :class:`
 all values in one float64 buffer plus ``indptr`` offsets, the layout of statsforecast's
 ``GroupedArray``, so models loop over series without pandas. :func:`format_forecast`
 turns forecast arrays back into the shape family of the input, naming quantile columns
-with :func:`quantile_column` (read back by :func:`model_columns`).
+with :func:`quantile_column` and :func:`interval_column` (read back by :func:`model_columns`).
 
 This is the one layout every forecaster, the backtest, the metrics and the plots share; a
 new forecaster sees only a :class:`Panel` (see :mod:`tsrnn.forecasting.base`).
@@ -22,7 +22,16 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-__all__ = ["LONG_COLUMNS", "Panel", "format_forecast", "future_exog", "model_columns", "quantile_column", "to_panel"]
+__all__ = [
+    "LONG_COLUMNS",
+    "Panel",
+    "format_forecast",
+    "future_exog",
+    "interval_column",
+    "model_columns",
+    "quantile_column",
+    "to_panel",
+]
 
 LONG_COLUMNS = ("unique_id", "ds", "y")
 
@@ -45,39 +54,93 @@ def quantile_column(alias, q):
     return f"{alias}-q{q:g}"
 
 
-def model_columns(columns):
-    """Group forecast columns by model: the inverse of :func:`quantile_column`.
+def interval_column(alias, level, bound):
+    """Name of the ``bound`` ('lo' or 'hi') column of model ``alias`` at ``level`` percent.
+
+    Parameters
+    ----------
+    alias : str
+    level : float
+        Level in percent, e.g. 80.
+    bound : {'lo', 'hi'}
+
+    Returns
+    -------
+    column : str
+        ``f"{alias}-{bound}-{level:g}"`` (statsforecast's naming), e.g. ``'ETS-lo-80'``.
+    """
+    return f"{alias}-{bound}-{level:g}"
+
+
+def _owned_suffix(models, column):
+    """(owner alias, suffix) when ``column`` is a quantile or bound column of a known model."""
+    for alias in models:
+        for tag in ("-q", "-lo-", "-hi-"):
+            if column.startswith(alias + tag):
+                return alias, column[len(alias) :]
+    return None, None
+
+
+def _read_suffix(alias, column, suffix):
+    """('q', q) or ('lo'/'hi', level) from a column suffix, checked against the naming functions."""
+    try:
+        kind, value = ("q", float(suffix[2:])) if suffix.startswith("-q") else (suffix[1:3], float(suffix[4:]))
+    except ValueError:
+        kind = None
+    named = {"q": lambda: quantile_column(alias, value)}
+    named.update({b: (lambda b=b: interval_column(alias, value, b)) for b in ("lo", "hi")})
+    if kind is None or named[kind]() != column:
+        raise ValueError(f"Cannot read column {column!r} as a quantile or interval bound of {alias!r}.")
+    return kind, value
+
+
+def model_columns(columns, intervals=False):
+    """Group forecast columns by model: the inverse of :func:`quantile_column` and :func:`interval_column`.
 
     Parameters
     ----------
     columns : iterable of str
         Forecast columns, in frame order, without the key columns (``unique_id``, ``ds``,
-        ...): each model's point column followed by its ``<alias>-q<q>`` columns.
+        ...): each model's point column followed by its ``<alias>-q<q>`` and
+        ``<alias>-lo-<level>``/``<alias>-hi-<level>`` columns.
+    intervals : bool, default=False
+        Also return the interval bound columns.
 
     Returns
     -------
     models : dict
         ``{alias: {q: column}}`` in column order; ``{}`` for a model without quantiles.
+    bounds : dict
+        Only with ``intervals=True``: ``{alias: {level: (lower column, upper column)}}``
+        for the levels with both bounds.
 
     Raises
     ------
     ValueError
-        If a column looks like a quantile of a model but is not named by
-        :func:`quantile_column`.
+        If a column looks like a quantile or bound of a model but is not named by
+        :func:`quantile_column` / :func:`interval_column`, or a level lacks one bound.
     """
-    models = {}
+    models, found = {}, {}
     for column in columns:
-        owner = next((a for a in models if str(column).startswith(f"{a}-q")), None)
-        if owner is not None:
-            q = float(str(column)[len(owner) + 2 :])
-            models[owner][q] = column
+        owner, suffix = _owned_suffix(models, str(column))
+        if owner is None:
+            models[column], found[column] = {}, {}
+            continue
+        kind, value = _read_suffix(owner, str(column), suffix)
+        if kind == "q":
+            models[owner][value] = column
         else:
-            models[column] = {}
-    for alias, quantiles in models.items():
-        for q, column in quantiles.items():
-            if quantile_column(alias, q) != column:
-                raise ValueError(f"Cannot read column {column!r} as a quantile of {alias!r}.")
-    return models
+            found[owner].setdefault(value, {})[kind] = column
+    bounds = {}
+    for alias, levels in found.items():
+        bounds[alias] = {}
+        for level, pair in levels.items():
+            if set(pair) != {"lo", "hi"}:
+                raise ValueError(
+                    f"Model {alias!r} has only one bound of its {level:g} % interval: {list(pair.values())}."
+                )
+            bounds[alias][level] = (pair["lo"], pair["hi"])
+    return (models, bounds) if intervals else models
 
 
 @dataclass(eq=False)
@@ -585,7 +648,7 @@ def _future_exog_long(panel, X_future, h, names):
 # ---------------------------------------------------------------- outputs
 
 
-def format_forecast(panel, point, quantile_forecasts, alias, quantiles):
+def format_forecast(panel, point, quantile_forecasts, alias, quantiles, bounds=None, levels=()):
     """Wrap forecast arrays in the input's shape family.
 
     Parameters
@@ -597,21 +660,28 @@ def format_forecast(panel, point, quantile_forecasts, alias, quantiles):
     alias : str
     quantiles : sequence of float
         Probabilities matching the last axis of ``quantile_forecasts``.
+    bounds : ndarray of shape (n_series, h, 2 * n_levels) or None, default=None
+        Interval bounds: lower and upper of the first level, then of the next, ...
+    levels : sequence of float, default=()
+        Levels in percent matching ``bounds``.
 
     Returns
     -------
     forecast : pd.Series or pd.DataFrame
         Series input: a Series named ``alias`` (a DataFrame with columns ``alias``,
-        ``alias-q0.1``, ... when there are quantiles). Wide input: a DataFrame with the
-        same columns (with quantiles: MultiIndex columns ``(series, column)``). Long
-        input: a long frame ``unique_id, ds, alias[, alias-q...]``.
+        ``alias-q0.1``, ..., ``alias-lo-80``, ``alias-hi-80``, ... when there are
+        quantiles or intervals). Wide input: a DataFrame with the same columns (with
+        quantiles or intervals: MultiIndex columns ``(series, column)``). Long input: a
+        long frame ``unique_id, ds, alias[, alias-q..., alias-lo-..., alias-hi-...]``.
     """
     h = point.shape[1]
     columns = [alias] + [quantile_column(alias, q) for q in quantiles]
-    # stacked[i, t, c]: series i, step t, column c (point first, then quantiles)
-    stacked = point[:, :, None]
-    if quantile_forecasts is not None:
-        stacked = np.concatenate([stacked, quantile_forecasts], axis=2)
+    columns += [interval_column(alias, level, bound) for level in levels for bound in ("lo", "hi")]
+    # stacked[i, t, c]: series i, step t, column c (point first, then quantiles, then bounds)
+    blocks = [point[:, :, None]] + [b for b in (quantile_forecasts, bounds) if b is not None]
+    stacked = np.concatenate(blocks, axis=2)
+    if stacked.shape[2] != len(columns):
+        raise ValueError(f"Got {stacked.shape[2]} forecast columns for the names {columns}.")
     if panel.kind == "long":
         out = pd.DataFrame({"unique_id": np.repeat(panel.ids.to_numpy(), h), "ds": panel.future_ds(h)})
         for c, name in enumerate(columns):

@@ -4,6 +4,8 @@ A subclass implements ``_fit_one(y, exog)`` and returns a fitted-model object wi
 ``forecast(h, exog, quantiles) -> (mean, quantile_forecasts)`` and
 ``apply(y, exog) -> fitted model`` (the same parameters conditioned on new history);
 :class:`PerSeriesForecaster` loops over the series of the panel and stacks the results.
+Its ``predict(level=...)`` intervals are the models' own predictive quantiles unless the
+``prediction_intervals`` parameter asks for conformal ones.
 """
 
 import warnings
@@ -64,3 +66,16 @@ class PerSeriesForecaster(BaseForecaster):
         if not quantiles:
             return point
         return point, np.stack([q for _, q in outputs])
+
+    # model-based intervals by default: each model's predictive distribution (Gaussian for
+    # ARIMA and linear ETS, simulated otherwise) at the central probabilities of each level
+    _model_intervals = True
+
+    def _model_bounds(self, h, panel_future_exog, levels):
+        probabilities = [p for level in levels for p in ((1 - level / 100) / 2, (1 + level / 100) / 2)]
+        with threadpool_limits(limits=1, user_api="blas"):
+            outputs = [
+                model.forecast(h, None if panel_future_exog is None else panel_future_exog[i], probabilities)[1]
+                for i, model in enumerate(self.models_)
+            ]
+        return np.stack(outputs)

@@ -13,7 +13,8 @@ from ..frequencies import calendar_attributes, default_season_length
 from ..kernels import CELLS
 from ..nn import LOSSES, RecurrentNetwork, Trainer, seeded_generator
 from ..nn.training import point_prediction, quantile_predictions
-from .base import ALIAS, BaseForecaster
+from .base import ALIAS, PREDICTION_INTERVALS, BaseForecaster
+from .conformal import Calibration, series_scale
 from .linear import fit_linear_base
 from .windows import SeriesWindows, base_offsets, hide_future, linear_window, relative_to_last, window_starts
 
@@ -141,8 +142,17 @@ class RNNForecaster(BaseForecaster):
         model holds past covariates at their last observed value.
     quantiles : list of float or None, default=None
         Train with the pinball loss on these probabilities (``loss`` is then
-        ignored); the forecast gets one column per quantile, and the point forecast
-        is the quantile nearest 0.5.
+        ignored); the forecast gets one column per quantile. The point forecast is
+        the median head, trained beside them when 0.5 is not among ``quantiles``
+        (never a tail quantile). These heads see windows the linear stage fitted in
+        sample and come out too narrow; ``predict(level=...)`` gives calibrated intervals.
+    prediction_intervals : ConformalIntervals or None, default=None
+        How ``predict(level=...)`` calibrates its conformal intervals. None: on the
+        errors of the trained model on its early-stopping validation windows (the
+        latest ``validation_fraction`` of each series' windows, never trained on; needs
+        ``early_stopping=True``), no refit needed. A
+        :class:`~tsrnn.forecasting.conformal.ConformalIntervals` with ``n_windows``: on
+        refits at that many earlier cutoffs (``n_windows`` extra fits).
     hidden_size, num_layers, dropout, loss, optimizer, learning_rate, lr_schedule, batch_size, \
 max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, random_state, verbose
         As in :class:`tsrnn.RNNRegressor`. ``loss`` is one of {'mse', 'mae', 'huber'}.
@@ -174,6 +184,10 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         known covariates) the network reads: 0, or the steps each sample predicts.
     scale_loc_, scale_scale_ : ndarray of shape (n_series,)
         Per-series scaling: the network sees ``(y - scale_loc_) / scale_scale_``.
+    validation_residuals_ : Calibration or None
+        Errors ``y - forecast`` of the trained model on the validation windows, per
+        series and forecast step (:class:`~tsrnn.forecasting.conformal.Calibration`);
+        None without early stopping.
     panel_ : Panel
         The training data (or the history given to :meth:`update`).
 
@@ -204,6 +218,7 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         "calendar_features": [BOOLEAN],
         "past_covariates": [LIST_OF_STR, NONE],
         "quantiles": [QUANTILES, NONE],
+        "prediction_intervals": [PREDICTION_INTERVALS, NONE],
         # the network's parameters, as the regressors check them
         **{
             name: PARAMETER_CONSTRAINTS[name]
@@ -244,6 +259,7 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         calendar_features=False,
         past_covariates=None,
         quantiles=None,
+        prediction_intervals=None,
         hidden_size=64,
         num_layers=1,
         dropout=0.0,
@@ -275,6 +291,7 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         self.calendar_features = calendar_features
         self.past_covariates = past_covariates
         self.quantiles = quantiles
+        self.prediction_intervals = prediction_intervals
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.dropout = dropout
@@ -430,6 +447,47 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
             histories.append(trainer.fit(network, trainer.start(network, rng), train, validation))
             networks.append(network)
         self.networks_, self.histories_ = networks, histories
+        self.validation_residuals_ = None if validation is None else self._validation_residuals(panel, validation)
+
+    def _validation_residuals(self, panel, validation):
+        """Errors of the trained model, in the units of ``y``, on the validation windows.
+
+        Each validation window's origin gets a full ``horizon``-step forecast (for a
+        recursive model too, from the origins with ``horizon`` observations after them),
+        so the calibration covers every step :meth:`predict` can be asked for.
+        """
+        T, H = self.input_size_, self.horizon
+        origins = validation.starts + T
+        series = np.searchsorted(panel.indptr, origins, side="right") - 1
+        keep = origins + H <= panel.indptr[series + 1]
+        origins, series = origins[keep], series[keep]
+        features = validation.features
+        if origins.size == 0:
+            residuals = np.empty((0, H))
+        else:
+            hist = features[origins[:, None] - T + np.arange(T)]
+            n_future = max(H, self.future_steps_) if self.strategy == "recursive" else self.future_steps_
+            futr = features[origins[:, None] + np.arange(n_future)]  # inside the series: origins + H <= end
+            if self.strategy == "direct":
+                raw = self._predict_windows(hist, futr)
+            else:
+                raw = self._predict_recursive(hist, futr, H)
+            quantiles = self._sorted_quantiles()
+            scaled = point_prediction(raw, H, quantiles)
+            forecast = self._untransformed(scaled * self.scale_scale_[series, None] + self.scale_loc_[series, None])
+            residuals = panel.values[origins[:, None] + np.arange(H)] - forecast
+        counts = np.bincount(series, minlength=panel.n_series)
+        per_series = np.split(residuals, np.cumsum(counts)[:-1])
+        return Calibration(per_series, series_scale(panel), "early-stopping validation windows")
+
+    def _held_out_calibration(self, h):
+        if self.validation_residuals_ is None:
+            raise ValueError(
+                "RNNForecaster calibrates its intervals on the early-stopping validation windows, and "
+                "this model has none (early_stopping=False); refit with early_stopping=True or with "
+                "prediction_intervals=ConformalIntervals(n_windows=...)."
+            )
+        return self.validation_residuals_
 
     def _member_seeds(self):
         """The ``random_state`` of each ensemble member."""
@@ -561,8 +619,8 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         q = self._untransformed(
             quantile_predictions(raw, outputs, quantiles)[:, :h] * scale[:, :, None] + loc[:, :, None]
         )
-        rank = np.argsort(np.argsort(self.quantiles))  # column of each user quantile among the sorted ones
-        return point, q[:, :, rank]
+        # the column of each user quantile among the trained ones (which may add the median)
+        return point, q[:, :, np.searchsorted(quantiles, self.quantiles)]
 
     def _transformed(self, values):
         return np.log(values) if self.log_ else values
@@ -572,7 +630,11 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         return np.exp(values) if self.log_ else values
 
     def _sorted_quantiles(self):
-        return None if self.quantiles is None else np.sort(np.asarray(self.quantiles, dtype=float))
+        """The probabilities the heads are trained on: ``quantiles`` sorted, with the median
+        added when absent, so the point forecast is a median head and never a tail quantile."""
+        if self.quantiles is None:
+            return None
+        return np.union1d(np.asarray(self.quantiles, dtype=float), [0.5])
 
     def _predict_windows(self, hist, futr):
         """Scaled forecasts (head outputs plus the linear stage and the base forecast)

@@ -14,6 +14,7 @@ import pandas as pd
 from ..frequencies import default_season_length
 from ..metrics import METRICS
 from .backtest import BACKTEST_COLUMNS
+from .conformal import check_levels
 from .panel import model_columns, to_panel
 
 __all__ = ["evaluate"]
@@ -28,17 +29,29 @@ class _Windows:
     quantiles: dict  # probability -> (n_windows_total, h) quantile forecasts
     history: list  # training values before each window (for MASE)
     season_length: int
-    intervals: dict  # interval level ('80') -> (lower, upper) probabilities, shared by all models
+    levels: list  # interval levels (percent) scored for every model
+    bounds: dict  # level -> (lower, upper) rows of this model's interval, where it has one
 
 
-def _intervals(probabilities):
-    """{'80': (0.1, 0.9), ...} for the symmetric pairs among ``probabilities``."""
+def _quantile_pairs(probabilities):
+    """{80.0: (0.1, 0.9), ...} for the symmetric pairs among ``probabilities``."""
     intervals = {}
     for q in sorted(probabilities):
         upper = [p for p in probabilities if np.isclose(p, 1 - q)]
         if q < 0.5 and upper:
-            intervals[f"{round(100 * (1 - 2 * q), 6):g}"] = (q, upper[0])
+            intervals[round(100 * (1 - 2 * q), 6)] = (q, upper[0])
     return intervals
+
+
+def _model_bounds(quantile_columns, bound_columns, rows):
+    """level -> (lower, upper) rows of one model: its ``-lo-/-hi-`` columns, else a symmetric
+    pair of its quantile columns (an 80 % interval from q0.1 and q0.9)."""
+    bounds = {
+        level: (rows(quantile_columns[lo]), rows(quantile_columns[hi]))
+        for level, (lo, hi) in _quantile_pairs(quantile_columns).items()
+    }
+    bounds.update({level: (rows(lo), rows(hi)) for level, (lo, hi) in bound_columns.items()})
+    return bounds
 
 
 def _point(name, function, w):
@@ -50,16 +63,14 @@ def _scaled(name, function, w):
 
 
 def _interval(name, function, w):
-    """One column per symmetric quantile pair of any model (``coverage-80``); NaN where a
-    model lacks the pair, so every model gets the same columns."""
-    if not w.intervals:
+    """One column per level (``coverage-80``); NaN where a model lacks that interval, so
+    every model gets the same columns."""
+    if not w.levels:
         return {name: np.full(len(w.y), np.nan)}
     scores = {}
-    for level, (lower, upper) in w.intervals.items():
-        inside = lower in w.quantiles and upper in w.quantiles
-        scores[f"{name}-{level}"] = (
-            function(w.y, w.quantiles[lower], w.quantiles[upper]) if inside else np.full(len(w.y), np.nan)
-        )
+    for level in w.levels:
+        bounds = w.bounds.get(level)
+        scores[f"{name}-{level:g}"] = np.full(len(w.y), np.nan) if bounds is None else function(w.y, *bounds, level)
     return scores
 
 
@@ -81,6 +92,7 @@ def evaluate(
     season_length=None,
     window_size=None,
     aggregate=True,
+    level=None,
 ):
     """Score backtest forecasts per model.
 
@@ -97,9 +109,11 @@ def evaluate(
         The data the backtest ran on (for the MASE scale).
     metrics : sequence of str, default=('mase', 'smape', 'mae', 'rmse')
         Names from ``tsrnn.metrics.METRICS`` (also ``tsrnn.evaluation.METRICS``).
-        ``'coverage'`` gives one column per symmetric pair of quantiles (``coverage-80``
-        for q0.1/q0.9), ``'pinball'`` the pinball loss averaged over a model's quantiles;
-        both are NaN for models without quantiles.
+        The interval metrics ``'coverage'`` (share inside, 0-1) and ``'interval_score'``
+        (Winkler) give one column per level (``coverage-80``), scored on a model's
+        ``<alias>-lo-80``/``-hi-80`` columns or else on a symmetric pair of its quantiles
+        (q0.1/q0.9); ``'pinball'`` the pinball loss averaged over a model's quantiles. They
+        are NaN for models without that interval or without quantiles.
     season_length : int, default=None
         Season length of the MASE scale; None infers it from the frequency (12 for
         monthly, 4 for quarterly, 52 for weekly, 7 for daily, 24 for hourly, 1 if
@@ -110,11 +124,19 @@ def evaluate(
     aggregate : bool, default=True
         True: one row per model (index ``model``). False: one row per model, series and
         cutoff (columns ``model, unique_id, cutoff`` then the metrics).
+    level : float, list of float or None, default=None
+        Interval levels in percent to score; None scores every level found in
+        ``forecasts``. With ``level``, ``'coverage'`` and ``'interval_score'`` are added
+        to ``metrics`` when absent.
 
     Returns
     -------
     scores : pd.DataFrame
     """
+    levels = check_levels(level)
+    metrics = list(metrics)
+    if levels:
+        metrics += [m for m in ("coverage", "interval_score") if m not in metrics]
     unknown = [m for m in metrics if m not in METRICS]
     if unknown or not metrics:
         raise ValueError(f"Unknown metric(s) {unknown}; choose from {sorted(METRICS)}.")
@@ -149,8 +171,12 @@ def evaluate(
             season_length = 1  # some window holds less than a season plus one
 
     actual = rows("y")
-    models = model_columns([c for c in forecasts.columns if c not in BACKTEST_COLUMNS])
-    intervals = _intervals({q for quantile_columns in models.values() for q in quantile_columns})
+    models, bound_columns = model_columns([c for c in forecasts.columns if c not in BACKTEST_COLUMNS], intervals=True)
+    if not levels:
+        found = {lv for b in bound_columns.values() for lv in b} | {
+            lv for q in models.values() for lv in _quantile_pairs(q)
+        }
+        levels = sorted(found)
     per_window = []
     for alias, quantile_columns in models.items():
         windows_of_model = _Windows(
@@ -159,7 +185,8 @@ def evaluate(
             {q: rows(c) for q, c in quantile_columns.items()},
             history,
             season_length,
-            intervals,
+            levels,
+            _model_bounds(quantile_columns, bound_columns[alias], rows),
         )
         columns = {"model": alias, "unique_id": windows.get_level_values(0), "cutoff": windows.get_level_values(1)}
         for name in metrics:

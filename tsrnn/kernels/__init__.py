@@ -24,7 +24,8 @@ c for lstm):
 Modules: ``reference`` (the float64 NumPy oracle), one module per cell
 (``rnn``, ``lstm``, ``gru``: the cell's math and CPU steps), ``cpu`` (the one
 CPU driver that runs every cell), ``cpu_ops`` (the CPU building blocks the
-cells share), ``activations``, ``blas`` and ``warmup``.
+cells share), ``cuda`` and ``cuda_ops`` (the numba.cuda driver and its GEMMs,
+imported only for ``device='cuda'``), ``activations``, ``blas`` and ``warmup``.
 """
 
 from collections import namedtuple
@@ -69,33 +70,83 @@ def get_kernels(cell, device="cpu"):
     ----------
     cell : {'rnn', 'lstm', 'gru'}
     device : {'cpu', 'cuda'}, default='cpu'
+        'cuda' needs numba-cuda (the ``cuda`` extra) and a usable GPU, or the
+        numba CUDA simulator (``NUMBA_ENABLE_CUDASIM=1`` before numba is imported).
 
     Returns
     -------
     Kernels
         Named tuple ``(forward, forward_train, backward)``: thin Python wrappers
-        over the cell's one compiled (``parallel=True``, cached) function
-        ``tsrnn.kernels.cpu._<cell>``, documented on each wrapper.
+        over the cell's two compiled, cached entries in :mod:`tsrnn.kernels.cpu`
+        (``_<cell>_serial`` for one thread, the parallel ``_<cell>`` otherwise),
+        documented on each wrapper; for 'cuda',
+        the launchers of :mod:`tsrnn.kernels.cuda` with the same signatures.
+
+    Raises
+    ------
+    RuntimeError
+        For 'cuda' without numba-cuda or without a usable GPU, naming what is missing.
     """
     from .._config import start_threads
 
     spec = get_cell(cell)
     if device == "cuda":
-        raise ValueError("device='cuda' is not available yet; use device='cpu'.")
+        if ("cuda", spec.name) not in _KERNELS:
+            _check_cuda()
+            from .cuda import cell_kernels as cuda_cell_kernels
+
+            _KERNELS["cuda", spec.name] = Kernels(*cuda_cell_kernels(spec.name))
+        return _KERNELS["cuda", spec.name]
     if device != "cpu":
         raise ValueError(f"Unknown device {device!r}; expected one of {list(DEVICES)}.")
     start_threads()  # numba's threading layer, configured before any kernel runs
     if spec.name not in _KERNELS:
+        from .announce import announcing
         from .cpu import cell_kernels
 
-        _KERNELS[spec.name] = Kernels(*cell_kernels(spec.name))
+        # a first call that compiles is announced (see tsrnn.kernels.announce)
+        _KERNELS[spec.name] = Kernels(*(announcing(k, spec.name) for k in cell_kernels(spec.name)))
     return _KERNELS[spec.name]
 
 
 _KERNELS = {}
 
 
-def work_size(cell, kind, B, D, H, n_shards=None):
+def _check_cuda():
+    """Raise one RuntimeError naming what is missing unless numba.cuda can run tsrnn's kernels.
+
+    Needs numba-cuda (numba's deprecated built-in ``numba.cuda`` is not it), a
+    numpy it supports, and a usable GPU and driver or the simulator.
+    """
+    import numpy as np
+
+    try:
+        from numba import cuda
+    except ImportError as exc:
+        cuda, error = None, exc
+    if cuda is None or getattr(cuda, "implementation", None) != "NVIDIA":
+        found = (
+            f"importing numba.cuda failed: {error}" if cuda is None else "only numba's built-in numba.cuda was found"
+        )
+        raise RuntimeError(f"device='cuda' needs the numba-cuda package (pip install 'tsrnn[cuda]'); {found}.")
+    if tuple(int(p) for p in np.__version__.split(".")[:2]) >= (2, 5):
+        raise RuntimeError(
+            f"device='cuda' needs numpy < 2.5 (numba-cuda 0.30 fails to compile kernels on numpy {np.__version__})."
+        )
+    if cuda.is_available():  # a driver and a device, or the simulator
+        return
+    try:
+        cuda.current_context()
+        reason = ""
+    except Exception as exc:  # the driver's own words: no driver library, no device, ...
+        reason = f" ({exc})"
+    raise RuntimeError(
+        f"device='cuda' needs a usable CUDA GPU and driver, and none was found{reason}. "
+        "Use device='cpu', or set NUMBA_ENABLE_CUDASIM=1 before numba is imported to run on the simulator."
+    )
+
+
+def work_size(cell, kind, B, D, H, n_shards=None, *, device="cpu", T=None):
     """Elements of the ``work`` array a kernel needs (computed in Python; compiles nothing).
 
     Parameters
@@ -106,13 +157,26 @@ def work_size(cell, kind, B, D, H, n_shards=None):
         Batch size, input features and hidden units of the layer.
     n_shards : int, default=None
         Most batch shards the kernel may use; None means
-        ``numba.config.NUMBA_NUM_THREADS``, enough for any thread count.
+        ``numba.config.NUMBA_NUM_THREADS``, enough for any thread count (CPU only).
+    device : {'cpu', 'cuda'}, default='cpu'
+    T : int, default=None
+        Sequence length; required for 'cuda', whose work holds whole-sequence
+        GEMM operands (the input projection, the gate gradients).
 
     Returns
     -------
     int
     """
     import numba
+
+    if device == "cuda":
+        if T is None:
+            raise ValueError("work_size(device='cuda') needs the sequence length T.")
+        from .cuda import work_size as cuda_work_size
+
+        return int(cuda_work_size(get_cell(cell).name, WORK_KINDS[kind], T, B, D, H))
+    if device != "cpu":
+        raise ValueError(f"Unknown device {device!r}; expected one of {list(DEVICES)}.")
 
     from .cpu import work_size as cpu_work_size
 

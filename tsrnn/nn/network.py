@@ -10,7 +10,19 @@ layer inputs, gradients, kernel scratch) is carved out of one flat buffer per
 use (training, inference) that is allocated once and reused on every step:
 fresh allocations of tens of MB page-fault on every step. The buffers are
 dropped by :meth:`RecurrentNetwork.release_workspaces` (after a fit) and on pickling.
+
+Threads: a call takes its workspace out of the network's pool of idle ones for
+its duration and puts it back afterwards, so concurrent calls never share one:
+a call that finds the pool empty (another thread holds the workspace) builds
+its own. :meth:`RecurrentNetwork.predict` is thus safe to call from several
+threads at once, with results identical to serial calls; a single training
+thread still reuses one buffer for every step. Training mutates ``params`` and
+``grad``, so one network trains in one thread at a time (different networks
+train concurrently).
 """
+
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -103,11 +115,16 @@ class RecurrentNetwork:
         *self.layer_grads, (self.grad_W_out, self.grad_b_out) = split(self.grad)
         self._kernels = get_kernels(self.cell)
         self._act = ACTIVATIONS[self.activation]
-        self._workspaces = {}
+        self._workspaces = {}  # the idle workspaces, by use ('train', 'predict')
+        self._workspace_lock = threading.Lock()
+        # bumped by release_workspaces: workspaces taken out before it are not put back
+        self._workspace_generation = 0
 
     def release_workspaces(self):
         """Free the reusable step buffers (they are rebuilt on the next call)."""
-        self._workspaces = {}
+        with self._workspace_lock:
+            self._workspaces = {}
+            self._workspace_generation += 1
 
     def _layer_macs(self, T, B):
         """Multiply-adds of the largest layer's forward pass."""
@@ -117,7 +134,17 @@ class RecurrentNetwork:
     # Views do not survive pickling: store the flat vector, rebuild views on load.
     def __getstate__(self):
         state = self.__dict__.copy()
-        for key in ("layers", "layer_grads", "W_out", "b_out", "grad_W_out", "grad_b_out", "_kernels", "_workspaces"):
+        for key in (
+            "layers",
+            "layer_grads",
+            "W_out",
+            "b_out",
+            "grad_W_out",
+            "grad_b_out",
+            "_kernels",
+            "_workspaces",
+            "_workspace_lock",
+        ):
             del state[key]
         return state
 
@@ -171,20 +198,33 @@ class RecurrentNetwork:
 
     def _predict_chunk(self, x):
         T, B, _ = x.shape
-        ws = self._workspace("predict", T, B)
-        ws.state0.fill(0)
-        for layer, weights in enumerate(self.layers):
-            # The top layer's per-step outputs are not needed: out of size 0.
-            out = ws.out[layer % 2] if layer < self.num_layers - 1 else ws.no_out
-            self._kernels.forward(x, ws.state0, *weights, self._act, out, ws.stateT, ws.work)
-            x = out
-        return ws.stateT[0] @ self.W_out.T + self.b_out
+        with self._workspace("predict", T, B) as ws:
+            ws.state0.fill(0)
+            for layer, weights in enumerate(self.layers):
+                # The top layer's per-step outputs are not needed: out of size 0.
+                out = ws.out[layer % 2] if layer < self.num_layers - 1 else ws.no_out
+                self._kernels.forward(x, ws.state0, *weights, self._act, out, ws.stateT, ws.work)
+                x = out
+            return ws.stateT[0] @ self.W_out.T + self.b_out
 
+    @contextmanager
     def _workspace(self, kind, T, B):
-        """The reusable buffers of one use ('train' or 'predict') and shape."""
-        ws = self._workspaces.get(kind)
-        if ws is not None and ws.shape == (T, B):
-            return ws
+        """The buffers of one use ('train' or 'predict') and shape, this call's alone while it runs."""
+        with self._workspace_lock:
+            ws = self._workspaces.pop(kind, None)
+            generation = self._workspace_generation
+        if ws is None or ws.shape != (T, B):
+            ws = self._build_workspace(kind, T, B, ws)
+        try:
+            yield ws
+        finally:
+            with self._workspace_lock:
+                if generation == self._workspace_generation:
+                    # keep one idle workspace per use; a concurrent call's extra one is dropped
+                    self._workspaces.setdefault(kind, ws)
+
+    def _build_workspace(self, kind, T, B, old):
+        """A workspace of one use and shape, in ``old``'s buffer when it is large enough."""
         S, H, L, D = self.spec.n_states, self.hidden_size, self.num_layers, self.input_size
         K = self.spec.cache_factor * H
         kinds = ("forward",) if kind == "predict" else ("forward_train", "backward")
@@ -206,9 +246,8 @@ class RecurrentNetwork:
                 ("no_dout", (0, 0, 0)),
             ]
         # A new shape reuses the old buffer when it fits (e.g. the last, smaller batch).
-        ws = _Workspace(layout, self.dtype, None if ws is None else ws.buffer)
+        ws = _Workspace(layout, self.dtype, None if old is None else old.buffer)
         ws.shape = (T, B)
-        self._workspaces[kind] = ws
         return ws
 
     def loss_and_grad(self, X, y, loss, quantiles=None, dropout=0.0, rng=None):
@@ -239,7 +278,11 @@ class RecurrentNetwork:
 
     def _loss_and_grad(self, X, y, loss, quantiles, dropout, rng):
         T, B, _ = X.shape
-        ws = self._workspace("train", T, B)
+        with self._workspace("train", T, B) as ws:
+            return self._train_step(ws, X, y, loss, quantiles, dropout, rng)
+
+    def _train_step(self, ws, X, y, loss, quantiles, dropout, rng):
+        T = X.shape[0]
         k, act = self._kernels, self._act
         ws.state0.fill(0)
         inputs, masks = [X], []

@@ -38,6 +38,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from .._config import using_threads
+from ..kernels.announce import notes_to_stderr
 from .losses import LOSSES
 from .optimizers import OPTIMIZERS, clip_grad_norm
 
@@ -183,7 +184,8 @@ class Trainer:
         the raw head outputs ``pred``; recorded in ``validation_scores``. None: R^2
         of the point prediction, as :meth:`sklearn.base.RegressorMixin.score`.
     verbose : int, default=0
-        Show a progress bar with the current loss when > 0.
+        Show a progress bar with the current loss when > 0, and say on stderr
+        when the first step compiles the kernels (see :mod:`tsrnn.kernels.announce`).
     n_threads : int or None, default=None
         Numba threads while training (restored afterwards); None keeps the current setting.
 
@@ -274,7 +276,8 @@ class Trainer:
             # a fresh validation split starts a fresh patience count
             history.best_loss, history.n_no_improvement = np.inf, 0
         try:
-            with using_threads(self.n_threads):
+            # verbose fits also say on stderr when their first step compiles the kernels
+            with using_threads(self.n_threads), notes_to_stderr(self.verbose > 0):
                 self._run(network, history, train, validation, self.max_epochs if n_epochs is None else n_epochs)
         finally:
             network.release_workspaces()  # the step buffers can be large; rebuilt on the next fit
