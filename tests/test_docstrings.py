@@ -5,7 +5,13 @@ import importlib
 
 import pytest
 
-MODULES = ["tsrnn.datasets", "tsrnn.estimators.regressors", "tsrnn.nn.training", "tsrnn.forecasting.rnn"]
+MODULES = [
+    "tsrnn.datasets",
+    "tsrnn.estimators.regressors",
+    "tsrnn.estimators.classifier",
+    "tsrnn.nn.training",
+    "tsrnn.forecasting.rnn",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -173,6 +173,7 @@ def test_compare_leaderboard():
         "rmse",
         "coverage-80",
         "pinball",
+        "compile_seconds",
         "fit_seconds",
         "predict_seconds",
     ]
@@ -206,7 +207,8 @@ def test_backtest_models_shares_windows_and_times_each_model():
     assert list(forecasts.columns) == [*BACKTEST_COLUMNS, "Naive", "SeasonalNaive"]
     pd.testing.assert_frame_equal(forecasts.drop(columns="SeasonalNaive"), backtest(Naive(), y, horizon=3, n_windows=2))
     assert seconds.index.name == "model" and list(seconds.index) == ["Naive", "SeasonalNaive"]
-    assert list(seconds.columns) == ["fit_seconds", "predict_seconds"] and (seconds >= 0).all().all()
+    assert list(seconds.columns) == ["compile_seconds", "fit_seconds", "predict_seconds"] and (seconds >= 0).all().all()
+    assert (seconds["compile_seconds"] == 0).all()  # baselines have no kernels to compile
 
 
 def test_compare_needs_distinct_aliases():

@@ -100,6 +100,23 @@ def test_float64_matches_numpy_to_rounding():
     np.testing.assert_allclose(apply("sigmoid", x), _exact_sigmoid(x), rtol=1e-15, atol=0)
 
 
+@numba.njit(**_config.JIT)
+def _numpy_spelling(x, tanh_out, sigmoid_out):
+    # The float64 branch before it was spelt with ``math`` (for CUDA): numba's ``np.tanh``/``np.exp``.
+    for k in range(x.size):
+        tanh_out[k] = np.tanh(x[k])
+        sigmoid_out[k] = 1.0 / (1.0 + np.exp(-x[k]))
+
+
+def test_float64_is_bit_identical_to_the_numpy_spelling():
+    """``math.tanh``/``math.exp`` (which also compile for CUDA) give the CPU kernels the same bits."""
+    x = np.concatenate([_inputs(np.float64), [-745.2, -710.0, 710.0, 745.2, 1e-300, -1e-300]])
+    tanh_np, sigmoid_np = np.empty_like(x), np.empty_like(x)
+    _numpy_spelling(x, tanh_np, sigmoid_np)
+    np.testing.assert_array_equal(apply("tanh", x), tanh_np)
+    np.testing.assert_array_equal(apply("sigmoid", x), sigmoid_np)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_relu_is_exact(dtype):
     x = _inputs(dtype)

@@ -139,3 +139,18 @@ def test_reference_comparison_can_fail(rng):
     p["weights"] = (W_ih, W_hh * 1.01, b_ih, b_hh)
     with pytest.raises(AssertionError):
         assert_layers_close(cuda_layer("lstm", "tanh", **p), ref, TOL[np.float64])
+
+
+def test_gpu_benchmark_check_against_the_cpu_kernels():
+    """benchmarks/gpu.py's first stage (CUDA vs CPU kernels, float32, device round trips) on a tiny shape."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "gpu.py"
+    spec = importlib.util.spec_from_file_location("gpu_benchmark", path)
+    gpu = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu)
+    for cell in ("lstm", "gru"):
+        errors = gpu.check_layer(cell, 6, 4, 2, 5, seed=1)
+        assert set(errors) == set(OUTPUTS)
+        assert max(errors.values()) < gpu.CHECK_RTOL, errors

@@ -8,7 +8,11 @@ A model file is a NumPy ``.npz`` archive (read with ``allow_pickle=False``) of t
     A JSON string: ``format_version`` (:data:`FORMAT_VERSION`), ``estimator`` (the
     class name), ``params`` (the constructor parameters), and the fitted shapes
     ``input_size``, ``n_outputs``, ``y_ndim``, ``input_ndim``, ``n_features_in`` and
-    ``feature_names_in`` (a list, or null).
+    ``feature_names_in`` (a list, or null); optionally ``extra``, the fitted state
+    particular to a class (a classifier's ``classes_``), from its ``_persisted_state()``
+    and given back to its ``_restore_persisted_state(extra)``. A dict parameter (a
+    classifier's ``class_weight``) is written as ``{"__dict_items__": [[key, value], ...]}``
+    so that its keys keep their JSON types (ints, bools), not only strings.
 
 Training curves and the optimizer state are not saved: a loaded model predicts
 exactly as the saved one, and further training (``partial_fit``, ``warm_start``)
@@ -74,6 +78,8 @@ def save_model(model, path):
         "n_features_in": model.n_features_in_,
         "feature_names_in": None if not hasattr(model, "feature_names_in_") else list(model.feature_names_in_),
     }
+    if hasattr(model, "_persisted_state"):
+        meta["extra"] = model._persisted_state()
     with open(path, "wb") as f:
         np.savez(f, params=net.params, meta=np.array(json.dumps(meta)))
 
@@ -106,13 +112,15 @@ def load_model(path):
             f"{path} is a tsrnn model file of format version {version}, newer than this tsrnn reads "
             f"({FORMAT_VERSION}); upgrade tsrnn to load it."
         )
+    if "forecaster" in meta:
+        raise ValueError(f"{path} is a tsrnn forecaster file; load it with tsrnn.load_forecaster.")
     if version != FORMAT_VERSION or meta.get("estimator") not in MODEL_CLASSES:
         raise ValueError(
             f"{path} is not a tsrnn model file of format version {FORMAT_VERSION} "
             f"(format_version={version!r}, estimator={meta.get('estimator')!r})."
         )
     try:
-        model = MODEL_CLASSES[meta["estimator"]](**meta["params"])
+        model = MODEL_CLASSES[meta["estimator"]](**{k: _from_jsonable(v) for k, v in meta["params"].items()})
         model._check_params()
         network = model._new_network(meta["input_size"], meta["n_outputs"])
     except (KeyError, TypeError, ValueError) as error:
@@ -125,6 +133,11 @@ def load_model(path):
     if meta["feature_names_in"] is not None:
         model.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
     model._y_ndim, model._input_ndim = meta["y_ndim"], meta["input_ndim"]
+    if hasattr(model, "_restore_persisted_state"):
+        try:
+            model._restore_persisted_state(meta["extra"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}: the model file's metadata is damaged or tampered with ({error!r}).") from None
     model._history = None  # no optimizer state in the file: continued training starts a fresh optimizer
     model._fitted_architecture = model._architecture()
     model._fitted_rates = (model.learning_rate, model.weight_decay)
@@ -138,12 +151,16 @@ def _read(path):
     unpickled) is refused, never loaded.
     """
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if not hasattr(archive, "files"):
-                raise ValueError(f"{path} is a single NumPy array, not a tsrnn model file (an .npz archive).")
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):  # a .npy file loads as a bare array, not an archive
+            raise ValueError(f"{path} is a single NumPy array, not a tsrnn model file (an .npz archive).")
+        with archive:
             missing = {"params", "meta"} - set(archive.files)
             if missing:
-                raise ValueError(f"{path} is not a tsrnn model file: it lacks {sorted(missing)}.")
+                raise ValueError(
+                    f"{path} is not a tsrnn model file: it lacks {sorted(missing)} "
+                    "(a forecaster's file loads with tsrnn.load_forecaster)."
+                )
             params, meta = archive["params"], json.loads(str(archive["meta"]))
     except ValueError as error:
         if str(path) in str(error):
@@ -167,4 +184,13 @@ def _jsonable(value):
         return list(np.asarray(value).tolist())
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, dict):
+        return {"__dict_items__": [[_jsonable(k), _jsonable(v)] for k, v in value.items()]}
+    return value
+
+
+def _from_jsonable(value):
+    """Undo :func:`_jsonable`'s encoding of dicts."""
+    if isinstance(value, dict) and set(value) == {"__dict_items__"}:
+        return {k: v for k, v in value["__dict_items__"]}
     return value

@@ -8,116 +8,38 @@ one private base that holds fit, predict and save; they train through
 :class:`tsrnn.nn.Trainer` and save in the format of :mod:`tsrnn.estimators.persistence`.
 """
 
-import copy
-from numbers import Integral, Real
-
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.base import RegressorMixin
+from sklearn.utils.validation import check_array, check_is_fitted
 
-from .._config import using_threads
-from .._staging import staged_fit
-from .._validation import BOOLEAN, NONE, QUANTILES, RANDOM_STATE, Interval, Predicate, StrOptions, validate_params
+from .._validation import NONE, QUANTILES, StrOptions
 from ..kernels import ACTIVATIONS, CELLS
-from ..nn import LOSSES, OPTIMIZERS, ArrayWindows, RecurrentNetwork, Trainer, seeded_generator
+from ..nn import LOSSES
 from ..nn.training import point_prediction, quantile_predictions
-from .persistence import register_model, save_model
+from .base import DTYPES, NETWORK_DOC, TRAINING_CONSTRAINTS, TRAINING_DOC, BaseRecurrentEstimator
+from .persistence import register_model
 
-DEVICES = ("cpu", "cuda", "auto")
-ALL_THREADS = Predicate("-1", lambda v: isinstance(v, Integral) and not isinstance(v, bool) and v == -1)
-DTYPES = {"float32": np.float32, "float64": np.float64}
+__all__ = ["DTYPES", "PARAMETER_CONSTRAINTS", "GRURegressor", "LSTMRegressor", "RNNRegressor"]
 
 # The parameters every recurrent regressor has (RNNRegressor adds cell and activation).
 # Public so that models built on the same network (RNNForecaster) check them alike.
-PARAMETER_CONSTRAINTS = {
-    "hidden_size": [Interval(Integral, 1, None, closed="left")],
-    "num_layers": [Interval(Integral, 1, None, closed="left")],
-    "dropout": [Interval(Real, 0.0, 1.0, closed="left")],
-    "loss": [StrOptions(LOSSES)],
-    "quantiles": [QUANTILES, NONE],
-    "optimizer": [StrOptions(OPTIMIZERS)],
-    "learning_rate": [Interval(Real, 0.0, None, closed="neither")],
-    "lr_schedule": [StrOptions({"constant", "plateau"})],
-    "weight_decay": [Interval(Real, 0.0, None, closed="left")],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "max_epochs": [Interval(Integral, 1, None, closed="left")],
-    "clip_norm": [Interval(Real, 0.0, None, closed="neither"), NONE],
-    "early_stopping": [BOOLEAN],
-    "validation_fraction": [Interval(Real, 0.0, 1.0, closed="neither")],
-    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-    "tol": [Interval(Real, 0.0, None, closed="left")],
-    "recurrent_init": [StrOptions({"uniform", "orthogonal"})],
-    "device": [StrOptions(DEVICES)],
-    "dtype": [StrOptions(DTYPES)],
-    "random_state": [RANDOM_STATE],
-    "warm_start": [BOOLEAN],
-    "verbose": [Interval(Integral, 0, None, closed="left"), BOOLEAN],
-    "n_threads": [Interval(Integral, 1, None, closed="left"), ALL_THREADS, NONE],
+_LOSS_CONSTRAINTS = {"loss": [StrOptions(LOSSES)], "quantiles": [QUANTILES, NONE]}
+PARAMETER_CONSTRAINTS = {  # in signature order, so that the first bad parameter is the one reported
+    **{k: v for k, v in TRAINING_CONSTRAINTS.items() if k in ("hidden_size", "num_layers", "dropout")},
+    **_LOSS_CONSTRAINTS,
+    **TRAINING_CONSTRAINTS,
 }
 
-_PARAMS_DOC = """
-    hidden_size : int, default=64
-        Units in each recurrent layer.
-    num_layers : int, default=1
-        Stacked recurrent layers.
-    dropout : float, default=0.0
-        Dropout probability on the outputs of every layer but the last.
+_PARAMS_DOC = (
+    NETWORK_DOC
+    + """
     loss : {'mse', 'mae', 'huber', 'quantile'}, default='mse'
         Training loss; 'quantile' is the pinball loss averaged over ``quantiles``.
     quantiles : sequence of float, default=None
         Probabilities in (0, 1) to forecast with ``loss='quantile'``; see
-        :meth:`predict_quantiles`. :meth:`predict` then returns the one nearest 0.5.
-    optimizer : {'sgd', 'momentum', 'adam', 'adamw'}, default='adam'
-    learning_rate : float, default=1e-3
-    lr_schedule : {'constant', 'plateau'}, default='constant'
-        'plateau' halves the learning rate after ``max(1, n_iter_no_change // 2)``
-        epochs without improvement of the monitored loss (the validation loss
-        with early stopping), so training settles before early stopping ends it.
-    weight_decay : float, default=0.0
-        Decoupled weight decay for 'adamw', an L2 penalty added to the gradient otherwise.
-    batch_size : int, default=64
-        Mini-batch size; shuffled every epoch from ``random_state``.
-    max_epochs : int, default=200
-        Maximum passes over the training data.
-    clip_norm : float or None, default=1.0
-        Clip the global gradient L2 norm to this value; None disables clipping.
-    early_stopping : bool, default=True
-        Hold out the last ``validation_fraction`` of the samples (the most
-        recent windows, since samples are taken to be in time order), stop after
-        ``n_iter_no_change`` epochs without improvement of the validation loss
-        and restore the best weights. Without it, the training loss decides
-        when to stop and the last weights are kept.
-    validation_fraction : float, default=0.1
-        Fraction of samples held out for early stopping.
-    n_iter_no_change : int, default=10
-        Epochs without an improvement larger than ``tol`` before stopping.
-    tol : float, default=1e-4
-        Minimum loss improvement that counts.
-    recurrent_init : {'uniform', 'orthogonal'}, default='uniform'
-        PyTorch's uniform initialisation, or orthogonal recurrent weights.
-    device : {'cpu', 'cuda', 'auto'}, default='cpu'
-        Where to train. 'auto' picks 'cpu' (this version ships CPU kernels only).
-    dtype : {'float32', 'float64'}, default='float32'
-        Precision of weights and computation.
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling and dropout. The same seed gives
-        identical models on the same machine and thread count.
-    warm_start : bool, default=False
-        Continue from the previous fit's weights and optimizer state instead of
-        starting afresh. The network and optimizer cannot change meanwhile: a
-        changed cell, activation, hidden_size, num_layers, dtype, loss, quantiles
-        or optimizer raises a ``ValueError`` (as in :meth:`partial_fit`); a changed
-        learning_rate or weight_decay applies from the continued fit on.
-    verbose : int, default=0
-        Show a progress bar with the current loss when > 0.
-    n_threads : int or None, default=None
-        Numba threads for the kernels during :meth:`fit` and :meth:`predict`
-        (numba's thread count is restored afterwards); -1 means all cores,
-        None keeps the current setting (all cores unless changed with
-        :func:`tsrnn.set_num_threads`). Small problems run on fewer threads
-        than this when waking more would not pay off. Results agree across
-        thread counts to rounding, not bit for bit.
-"""
+        :meth:`predict_quantiles`. :meth:`predict` then returns the one nearest 0.5."""
+    + TRAINING_DOC
+)
 
 _ATTRIBUTES_DOC = """
     Attributes
@@ -143,12 +65,7 @@ _ATTRIBUTES_DOC = """
 """
 
 
-def _jsonable_param(value):
-    """A parameter in comparable form (sequences as lists)."""
-    return list(np.asarray(value).tolist()) if isinstance(value, (list, tuple, np.ndarray)) else value
-
-
-class _BaseRNNRegressor(RegressorMixin, BaseEstimator):
+class _BaseRNNRegressor(RegressorMixin, BaseRecurrentEstimator):
     """What the recurrent regressors share: fit, partial_fit, predict, predict_quantiles, save.
 
     Subclasses write out their ``__init__`` (scikit-learn reads the parameters from
@@ -157,10 +74,10 @@ class _BaseRNNRegressor(RegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints = PARAMETER_CONSTRAINTS
+    _ARCHITECTURE_PARAMS = (*BaseRecurrentEstimator._ARCHITECTURE_PARAMS, "loss", "quantiles")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
         tags.target_tags.multi_output = True
         return tags
 
@@ -206,115 +123,8 @@ class _BaseRNNRegressor(RegressorMixin, BaseEstimator):
         """
         return self._fit(X, y, incremental=True)
 
-    def _fit(self, X, y, incremental):
-        """Transactional (:mod:`tsrnn._staging`): a fit that raises or is interrupted leaves ``self`` as it was."""
-        validate_params(self)
-        resume = hasattr(self, "network_") and (incremental or self.warm_start)
-        with staged_fit(self, fresh=not resume) as staged:
-            staged._fit_staged(X, y, incremental, resume)
-        return self
-
-    # What a continued fit (warm_start, partial_fit) cannot change: the network's shape
-    # and the optimizer's kind and state. A changed learning_rate or weight_decay is applied.
-    _ARCHITECTURE_PARAMS = (
-        "cell",
-        "activation",
-        "hidden_size",
-        "num_layers",
-        "dtype",
-        "loss",
-        "quantiles",
-        "optimizer",
-    )
-
-    def _architecture(self):
-        return {name: _jsonable_param(getattr(self, name)) for name in self._ARCHITECTURE_PARAMS}
-
-    def _check_continuation(self):
-        """Refuse to continue training with parameters the fitted network cannot take."""
-        fitted = getattr(self, "_fitted_architecture", None)
-        if fitted is None:  # pickled by a version that did not record it
-            return
-        changed = [f"{k}={v!r} (fitted with {fitted[k]!r})" for k, v in self._architecture().items() if fitted[k] != v]
-        if changed:
-            raise ValueError(
-                f"{type(self).__name__} continues training the fitted network (warm_start=True or "
-                f"partial_fit), which cannot take changed {', '.join(changed)}. Set warm_start=False "
-                "(or call fit) to train a new network."
-            )
-
-    def _fit_staged(self, X, y, incremental, resume):
-        self._check_params()
-        if resume:
-            self._check_continuation()
-            # continue from copies: the committed network and history stay untouched until the fit succeeds
-            self.network_, self._history = copy.deepcopy((self.network_, getattr(self, "_history", None)))
-        X, y = self._validate_X_y(X, y, reset=not resume)
-        if resume and y.shape[1] != self.n_outputs_:
-            raise ValueError(
-                f"y has {y.shape[1]} targets, but {type(self).__name__} was fitted with {self.n_outputs_}."
-            )
-        train, validation = ArrayWindows(X, y), None
-        if self.early_stopping and not incremental:
-            n_val = int(np.ceil(self.validation_fraction * X.shape[1]))
-            if X.shape[1] - n_val < 1:
-                raise ValueError(
-                    f"early_stopping needs at least 2 samples to hold out validation_fraction="
-                    f"{self.validation_fraction}; got {X.shape[1]}. Set early_stopping=False."
-                )
-            train = ArrayWindows(X[:, :-n_val], y[:-n_val])
-            validation = ArrayWindows(X[:, -n_val:], y[-n_val:])
-        trainer = self._trainer()
-        if not resume:
-            rng = seeded_generator(self.random_state)
-            self.network_ = self._new_network(X.shape[2], y.shape[1])
-            self.network_.initialize(rng, self.recurrent_init)
-            self.n_outputs_ = y.shape[1]
-            self._history = trainer.start(self.network_, rng)  # later partial_fit calls continue its stream
-            self._fitted_architecture = self._architecture()
-            self._fitted_rates = (self.learning_rate, self.weight_decay)
-        elif self._history is None:
-            # a loaded model: its file keeps no optimizer state, so training continues with a fresh one
-            self._history = trainer.start(self.network_, seeded_generator(self.random_state))
-        elif getattr(self, "_fitted_rates", None) != (self.learning_rate, self.weight_decay):
-            # changed by set_params since the last fit: applies from now on (plateau halvings otherwise stay)
-            self._history.optimizer.learning_rate = self.learning_rate
-            self._history.optimizer.weight_decay = self.weight_decay
-        self._fitted_rates = (self.learning_rate, self.weight_decay)
-        h = trainer.fit(self.network_, self._history, train, validation, n_epochs=1 if incremental else None)
-        self.loss_curve_ = list(h.loss_curve)
-        self.validation_loss_curve_ = list(h.validation_loss_curve)
-        self.validation_scores_ = list(h.validation_scores)
-        self.best_loss_ = h.best_loss
-        self.n_iter_ = h.n_iter
-
-    def _trainer(self):
-        """The :class:`~tsrnn.nn.Trainer` with this estimator's training options."""
-        return Trainer(
-            self.loss,
-            quantiles=self._quantiles,
-            optimizer=self.optimizer,
-            learning_rate=self.learning_rate,
-            weight_decay=self.weight_decay,
-            batch_size=self.batch_size,
-            max_epochs=self.max_epochs,
-            clip_norm=self.clip_norm,
-            dropout=self.dropout,
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-            lr_schedule=self.lr_schedule,
-            verbose=self.verbose,
-            n_threads=self.n_threads,
-        )
-
     def _check_params(self):
-        if self.device == "cuda":
-            raise ValueError(
-                "device='cuda' is not available: this version of tsrnn ships CPU kernels only. "
-                "Use device='cpu' or 'auto'."
-            )
-        if self.cell != "rnn" and self.activation != "tanh":
-            raise ValueError(f"activation={self.activation!r} applies to cell='rnn' only; {self.cell} uses tanh.")
+        super()._check_params()
         if (self.loss == "quantile") != (self.quantiles is not None):
             raise ValueError(
                 "loss='quantile' and quantiles go together: set both (e.g. loss='quantile', "
@@ -322,74 +132,29 @@ class _BaseRNNRegressor(RegressorMixin, BaseEstimator):
             )
         self._quantiles = None if self.quantiles is None else np.sort(np.asarray(self.quantiles, dtype=float))
 
-    def _new_network(self, n_features, n_targets):
-        """An untrained network (zero weights) of this configuration; also used by :func:`load_model`."""
-        n_quantiles = 1 if self._quantiles is None else self._quantiles.size
-        return RecurrentNetwork(
-            self.cell,
-            n_features,
-            self.hidden_size,
-            self.num_layers,
-            n_targets * n_quantiles,
-            self.activation,
-            DTYPES[self.dtype],
-        )
+    def _training_loss(self):
+        return self.loss
 
-    def _validate_X_y(self, X, y, reset):
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        X = self._validate_X(X, reset=reset)
+    def _validation_score(self):
+        return None  # the trainer's default: R^2 of the point prediction
+
+    def _head_size(self, n_targets):
+        return n_targets * (1 if self._quantiles is None else self._quantiles.size)
+
+    def _validate_y(self, y, reset):
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         if y.ndim not in (1, 2):
             raise ValueError(f"y must be 1-D or 2-D; got an array of shape {y.shape}.")
-        if y.shape[0] != X.shape[1]:
-            raise ValueError(f"X and y have different numbers of samples: {X.shape[1]} and {y.shape[0]}.")
         if reset:
             self._y_ndim = y.ndim
-        return X, y.reshape(y.shape[0], -1)
-
-    def _validate_X(self, X, reset):
-        """Check ``X`` and return it time-major ``(T, n_samples, n_features)`` in the model dtype.
-
-        2-D ``X`` follows scikit-learn (``n_features_in_`` = columns, feature
-        names kept); 3-D ``X`` has ``n_features_in_`` features per step.
-        """
-        dtype = DTYPES[self.dtype] if reset else self.network_.dtype
-        if not hasattr(X, "ndim"):  # lists and other array-likes
-            X = np.asarray(X)
-        ndim = X.ndim
-        if not reset and ndim in (2, 3) and ndim != self._input_ndim:
-            if ndim == 2 and self.n_features_in_ == 1:
-                X, ndim = np.asarray(X)[:, :, None], 3  # a univariate sequence per row
-            else:
-                raise ValueError(
-                    f"X is {ndim}-D, but {type(self).__name__} was fitted on {self._input_ndim}-D X "
-                    f"with n_features_in_={self.n_features_in_}."
-                )
-        if ndim == 3:
-            X = check_array(X, allow_nd=True, dtype=dtype, input_name="X")
-            if reset:
-                self.n_features_in_ = X.shape[2]
-                if hasattr(self, "feature_names_in_"):
-                    del self.feature_names_in_
-            elif X.shape[2] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {X.shape[2]} features per step, but {type(self).__name__} is expecting "
-                    f"{self.n_features_in_} features as input."
-                )
-        else:
-            X = validate_data(self, X, reset=reset, dtype=dtype)[:, :, None]
-        if reset:
-            self._input_ndim = ndim
-        return np.ascontiguousarray(X.transpose(1, 0, 2))
+        y = y.reshape(y.shape[0], -1)
+        if not reset and y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {y.shape[1]} targets, but {type(self).__name__} was fitted with {self.n_outputs_}."
+            )
+        return y
 
     # -- prediction ----------------------------------------------------------
-
-    def _raw_predict(self, X):
-        check_is_fitted(self, "network_")
-        X = self._validate_X(X, reset=False)
-        with using_threads(self.n_threads):
-            return self.network_.predict(X).astype(np.float64)
 
     def predict(self, X):
         """Predict targets for sequences ``X``.
@@ -422,24 +187,6 @@ class _BaseRNNRegressor(RegressorMixin, BaseEstimator):
         if self._quantiles is None:
             raise ValueError("predict_quantiles needs a model fitted with loss='quantile' and quantiles.")
         return quantile_predictions(self._raw_predict(X), self.n_outputs_, self._quantiles)
-
-    # -- persistence ---------------------------------------------------------
-
-    def save(self, path):
-        """Save a fitted model to ``path`` (a NumPy ``.npz`` archive).
-
-        The archive holds ``params`` (the flat weight vector, in the model's
-        dtype) and ``meta`` (JSON: class name, format version, constructor
-        parameters and fitted shapes); :mod:`tsrnn.estimators.persistence` describes the
-        format. Load it with :func:`tsrnn.load_model`. Training curves and the
-        optimizer state are not saved.
-
-        Parameters
-        ----------
-        path : str or path-like
-        """
-        check_is_fitted(self, "network_")
-        save_model(self, path)
 
 
 @register_model

@@ -69,7 +69,9 @@ def compare(
     -------
     comparison : Comparison
         A named tuple ``(leaderboard, forecasts)``. ``leaderboard``: one row per model
-        (index ``model``), the metric means over series and windows, ``fit_seconds``
+        (index ``model``), the metric means over series and windows, ``compile_seconds``
+        (the neural models' kernels compiled or loaded once before timing, see
+        :func:`~tsrnn.forecasting.backtest.backtest_models`), ``fit_seconds``
         and ``predict_seconds`` (totals over all windows, measured inside the workers),
         sorted by the first metric column, ascending. ``forecasts``: the backtest frame
         ``unique_id, ds, cutoff, y`` with every model's columns.

@@ -28,6 +28,7 @@ _LAZY = {
     "Panel": "panel",
     "RNNForecaster": "rnn",
     "SeasonalNaive": "naive",
+    "load_forecaster": "persistence",
     "quantile_column": "panel",
 }
 

@@ -13,7 +13,7 @@ from .._validation import NONE, QUANTILES, Interval, Predicate, StrOptions
 from .arima_search import INFORMATION_CRITERIA, search_arima
 from .base import ALIAS, PREDICTION_INTERVALS
 from .intervals import normal_quantiles
-from .per_series import PerSeriesForecaster, quiet_statsmodels
+from .per_series import PerSeriesForecaster, quiet_statsmodels, register_fit
 
 __all__ = ["ARIMA", "AutoARIMA"]
 
@@ -29,11 +29,26 @@ def _integer_tuple(length, what):
     return Predicate(f"a tuple of {length} non-negative ints {what}", check)
 
 
+@register_fit("arima")
 class _ArimaFit:
     """One fitted statsmodels ARIMA: forecasts, quantiles and re-conditioning."""
 
     def __init__(self, results, spec):
         self.results, self.spec = results, spec
+
+    def state(self):
+        """The specification and estimated parameters (the forecaster file format)."""
+        return {"spec": self.spec, "params": np.asarray(self.results.params, dtype=np.float64)}
+
+    @classmethod
+    def from_state(cls, state, y, exog):
+        """The model of ``state`` filtered on ``y``: the same forecasts as the saved fit, no optimiser run."""
+        from statsmodels.tsa.arima.model import ARIMA as StatsmodelsARIMA
+
+        spec = state["spec"]
+        with quiet_statsmodels():
+            model = StatsmodelsARIMA(y, exog=exog, **spec)
+            return cls(model.filter(np.asarray(state["params"], dtype=np.float64)), spec)
 
     def forecast(self, h, exog, quantiles):
         prediction = self.results.get_forecast(h, exog=exog)
@@ -46,11 +61,19 @@ class _ArimaFit:
             return _ArimaFit(self.results.apply(y, exog=exog), self.spec)
 
 
+@register_fit("constant")
 class _ConstantFit:
     """A series with a single repeated value: every forecast and quantile is that value."""
 
     def __init__(self, value, spec):
         self.value, self.spec = value, spec
+
+    def state(self):
+        return {"value": self.value, "spec": self.spec}
+
+    @classmethod
+    def from_state(cls, state, y, exog):
+        return cls(float(state["value"]), state["spec"])
 
     def forecast(self, h, exog, quantiles):
         return np.full(h, self.value), np.full((h, len(quantiles)), self.value)

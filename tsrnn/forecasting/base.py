@@ -88,8 +88,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._staging import staged_fit
 from .._validation import Predicate, validate_params
+from ..frequencies import default_season_length
+from ..metrics import METRICS
 from .conformal import ConformalIntervals, check_levels, conformal_bounds, refit_residuals
-from .panel import format_forecast, future_exog, quantile_column, to_panel
+from .panel import LONG_COLUMNS, format_forecast, future_exog, quantile_column, to_panel
 
 __all__ = ["BaseForecaster", "quantile_column"]
 
@@ -97,6 +99,11 @@ __all__ = ["BaseForecaster", "quantile_column"]
 # Extra constraint shared by every forecaster (the others live in tsrnn._validation).
 ALIAS = Predicate("a non-empty str", lambda v: isinstance(v, str) and v != "")
 PREDICTION_INTERVALS = Predicate("an instance of ConformalIntervals", lambda v: isinstance(v, ConformalIntervals))
+
+
+# "module.QualifiedName" -> forecaster class: the classes tsrnn.load_forecaster may rebuild
+# (filled by BaseForecaster.__init_subclass__; a file never names a class outside it)
+FORECASTER_CLASSES = {}
 
 
 # ---------------------------------------------------------------- base class
@@ -138,6 +145,11 @@ class BaseForecaster(BaseEstimator):
 
     _parameter_constraints: dict = {}
     _uses_exog = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        FORECASTER_CLASSES[f"{cls.__module__}.{cls.__qualname__}"] = cls
+
     _supports_update = False
     _model_intervals = False
 
@@ -193,8 +205,8 @@ class BaseForecaster(BaseEstimator):
         quantiles = getattr(self, "quantiles", None)
         return [] if quantiles is None else [float(q) for q in quantiles]
 
-    def _to_checked_panel(self, y, X):
-        panel = to_panel(y, X, use_exog=self._uses_exog)
+    def _to_checked_panel(self, y, X, columns=(None, None, None)):
+        panel = to_panel(y, X, self._uses_exog, *columns)
         minimum = self._min_length()
         shortest = int(np.argmin(panel.lengths))
         if panel.lengths[shortest] < minimum:
@@ -204,7 +216,7 @@ class BaseForecaster(BaseEstimator):
             )
         return panel
 
-    def fit(self, y, X=None):
+    def fit(self, y, X=None, id_col=None, time_col=None, target_col=None):
         """Fit the model to one or many series.
 
         Parameters
@@ -215,6 +227,10 @@ class BaseForecaster(BaseEstimator):
         X : pd.DataFrame or None, default=None
             Covariates on the index of ``y`` (Series/wide input only); ignored by
             models that do not use covariates.
+        id_col, time_col, target_col : str or None, default=None
+            A long frame's series id, time and target column names (as in mlforecast),
+            None meaning ``unique_id``, ``ds`` and ``y``; the long forecasts of
+            :meth:`predict` then use the same names, and a long ``X_future`` must too.
 
         Returns
         -------
@@ -222,10 +238,15 @@ class BaseForecaster(BaseEstimator):
             The fitted forecaster.
         """
         validate_params(self)
-        panel = self._to_checked_panel(y, X)
+        panel = self._to_checked_panel(y, X, (id_col, time_col, target_col))
         spec = getattr(self, "prediction_intervals", None)
+        # The refits below backtest the standard long layout; a frame with its own column
+        # names is handed over as that layout (same rows, same covariates).
+        refit_input = panel.to_long() if panel.kind == "long" and panel.columns != LONG_COLUMNS else y
         # refits of clones, before this model changes: a calibration that fails leaves it as it was
-        calibration = refit_residuals(self, y, X, panel, spec) if spec is not None and spec.n_windows else None
+        calibration = (
+            refit_residuals(self, refit_input, X, panel, spec) if spec is not None and spec.n_windows else None
+        )
         # transactional (tsrnn._staging): a fit that raises or is interrupted leaves self as it was
         with staged_fit(self, fresh=True) as staged:
             staged._fit_panel(panel)
@@ -253,11 +274,18 @@ class BaseForecaster(BaseEstimator):
         check_is_fitted(self, "panel_")
         if not self._supports_update:
             raise NotImplementedError(f"{type(self).__name__} cannot be conditioned on new data without refitting.")
-        panel = self._to_checked_panel(y, X)
+        # a long frame with its own column names keeps them (update takes the fit's layout)
+        panel = self._to_checked_panel(y, X, self.panel_.columns if self.panel_.kind == "long" else (None,) * 3)
         if not panel.ids.equals(self.panel_.ids):
             raise ValueError(
                 "update needs the series the model was fitted on, in the same order; got "
                 f"ids {list(panel.ids[:5])}..., fitted on {list(self.panel_.ids[:5])}..."
+            )
+        if panel.freq != self.panel_.freq or panel.is_datetime != self.panel_.is_datetime:
+            # a model of one time step read with another would forecast the wrong timestamps
+            raise ValueError(
+                f"update needs data of the frequency the model was fitted on ({self.panel_.freq!r}); "
+                f"got {panel.freq!r}. Refit the model on the new data instead."
             )
         if (panel.exog is None) != (self.panel_.exog is None) or panel.exog_names != self.panel_.exog_names:
             raise ValueError(
@@ -302,6 +330,28 @@ class BaseForecaster(BaseEstimator):
         bounds = self._checked_bounds(self._interval_bounds(h, point, exog, levels), h, levels) if levels else None
         return format_forecast(panel, point, quantile_forecasts, self.alias, self._quantiles(), bounds, levels)
 
+    def save(self, path):
+        """Write the fitted forecaster to ``path`` (no pickles); load it with :func:`tsrnn.load_forecaster`.
+
+        The format (JSON metadata and ``.npz`` arrays, versioned) is described in
+        :mod:`tsrnn.forecasting.persistence`; the loaded forecaster's predictions,
+        quantiles and intervals equal this one's.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Raises
+        ------
+        ValueError
+            If a parameter or fitted attribute cannot be kept by the format (named).
+        """
+        check_is_fitted(self, "panel_")
+        # imported here: the file format loads the network classes, which the baselines never need
+        from .persistence import save_forecaster
+
+        save_forecaster(self, path)
+
     def _interval_bounds(self, h, point, panel_future_exog, levels):
         """Bounds ``(n_series, h, 2 * len(levels))`` at ``levels``: model-based or conformal."""
         spec = getattr(self, "prediction_intervals", None)
@@ -323,8 +373,8 @@ class BaseForecaster(BaseEstimator):
             raise RuntimeError(f"{type(self).__name__} produced non-finite interval bounds; refusing to return them.")
         return bounds
 
-    def forecast(self, y, h=None, X=None, X_future=None, level=None):
-        """Fit on ``y`` and forecast ``h`` steps: ``fit(y, X).predict(h, X_future, level)``.
+    def forecast(self, y, h=None, X=None, X_future=None, level=None, id_col=None, time_col=None, target_col=None):
+        """Fit on ``y`` and forecast ``h`` steps: ``fit(y, X, ...).predict(h, X_future, level)``.
 
         Parameters
         ----------
@@ -338,12 +388,71 @@ class BaseForecaster(BaseEstimator):
             As in :meth:`predict`.
         level : float, list of float or None, default=None
             As in :meth:`predict`.
+        id_col, time_col, target_col : str or None, default=None
+            As in :meth:`fit`.
 
         Returns
         -------
         forecast : pd.Series or pd.DataFrame
         """
-        return self.fit(y, X).predict(h, X_future, level)
+        return self.fit(y, X, id_col, time_col, target_col).predict(h, X_future, level)
+
+    def score(self, y_true, X_future=None, metric="mase", season_length=None):
+        """Negated forecast error on the observations that follow the fitted data (higher is better).
+
+        scikit-learn's convention for errors (``neg_mean_absolute_error``): search tools
+        maximise ``score``, so a MASE of 0.8 scores -0.8.
+
+        Parameters
+        ----------
+        y_true : pd.Series or pd.DataFrame
+            The actual values of the ``h`` steps after the end of every fitted series, in
+            the format (and, for long frames, the column names) given to :meth:`fit`;
+            every series needs the same ``h`` and exactly the next timestamps.
+        X_future : pd.DataFrame or None, default=None
+            As in :meth:`predict`.
+        metric : str, default='mase'
+            A point or scaled metric of :data:`tsrnn.metrics.METRICS` (``'mase'``,
+            ``'mae'``, ``'rmse'``, ``'smape'``, ...).
+        season_length : int or None, default=None
+            Season of the MASE scale; None uses the frequency's customary season (1 when a
+            series is not longer than that).
+
+        Returns
+        -------
+        score : float
+            Minus the metric, averaged over the series.
+        """
+        check_is_fitted(self, "panel_")
+        function = METRICS.get(metric)
+        if function is None or function.kind not in ("point", "scaled"):
+            raise ValueError(f"metric must be a point or scaled metric of tsrnn.metrics.METRICS; got {metric!r}.")
+        fitted = self.panel_
+        columns = fitted.columns if fitted.kind == "long" else (None,) * 3
+        actual = to_panel(y_true, None, False, *columns)
+        if not actual.ids.equals(fitted.ids):
+            raise ValueError(
+                f"y_true must hold the fitted series in the same order; got ids {list(actual.ids[:5])}, "
+                f"fitted on {list(fitted.ids[:5])}."
+            )
+        h = int(actual.lengths[0])
+        if (actual.lengths != h).any() or not actual.ds.equals(fitted.future_ds(h)):
+            raise ValueError(
+                f"y_true must hold the same number of steps for every series, at exactly the timestamps that "
+                f"follow the fitted data (the first: {fitted.input_time(fitted.future_ds(1))[0]})."
+            )
+        names = self._future_exog_names()
+        exog = future_exog(fitted, X_future, h, names) if names else None
+        point, _ = self._checked_output(self._predict_panel(h, exog), h)
+        if season_length is None:
+            season_length = default_season_length(fitted.freq)
+            if fitted.lengths.min() <= season_length:
+                season_length = 1
+        errors = []
+        for i in range(fitted.n_series):
+            extra = (fitted.series(i), season_length) if function.kind == "scaled" else ()
+            errors.append(function(actual.series(i), point[i], *extra))
+        return -float(np.mean(errors))
 
     def _resolve_horizon(self, h):
         if h is None:

@@ -8,16 +8,30 @@ from sklearn.utils import check_random_state
 from .._validation import BOOLEAN, NONE, QUANTILES, RANDOM_STATE, Interval, StrOptions
 from .base import ALIAS, PREDICTION_INTERVALS
 from .intervals import normal_quantiles
-from .per_series import PerSeriesForecaster, quiet_statsmodels
+from .per_series import PerSeriesForecaster, quiet_statsmodels, register_fit
 
 __all__ = ["ETS"]
 
 
+@register_fit("ets")
 class _EtsFit:
     """One fitted statsmodels ETSModel."""
 
     def __init__(self, results, spec, random_state):
         self.results, self.spec, self.random_state = results, spec, random_state
+
+    def state(self):
+        """The specification, estimated parameters and seed (the forecaster file format)."""
+        params = np.asarray(self.results.params, dtype=np.float64)
+        return {"spec": self.spec, "params": params, "random_state": self.random_state}
+
+    @classmethod
+    def from_state(cls, state, y, exog):
+        """The model of ``state`` smoothed on ``y``: the same forecasts as the saved fit, no optimiser run."""
+        model = _ets_model(y, state["spec"])
+        with quiet_statsmodels():
+            results = model.smooth(np.asarray(state["params"], dtype=np.float64))
+        return cls(results, state["spec"], state["random_state"])
 
     # simulated paths per forecast for the models without a closed-form variance
     repetitions = 1000

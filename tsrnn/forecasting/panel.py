@@ -28,6 +28,7 @@ __all__ = [
     "format_forecast",
     "future_exog",
     "interval_column",
+    "long_columns",
     "model_columns",
     "quantile_column",
     "to_panel",
@@ -173,6 +174,14 @@ class Panel:
         Wide input only: ``X`` had ``(series, covariate)`` columns (else one shared set).
     index_name : hashable
         Name of the input's time index (Series/wide), reused for forecast indexes.
+    period_freq : pandas offset or None
+        The period frequency when the input's time axis was a ``PeriodIndex`` (or a long
+        frame's Period column): ``ds`` then holds the periods' start timestamps, so every
+        model sees one kind of time axis, and :meth:`input_time` turns timestamps back
+        into periods for the outputs. None for timestamp and integer input.
+    columns : tuple of str
+        Names of the id, time and target columns of a long input (``unique_id, ds, y``
+        unless the user gave others); long outputs use them.
     """
 
     values: np.ndarray
@@ -185,6 +194,8 @@ class Panel:
     exog_names: tuple = ()
     exog_per_series: bool = False
     index_name: Hashable = None
+    period_freq: object = None
+    columns: tuple = LONG_COLUMNS
 
     @property
     def n_series(self):
@@ -214,8 +225,26 @@ class Panel:
             return None
         return self.exog[self.indptr[i] : self.indptr[i + 1]]
 
+    def input_time(self, index):
+        """``index`` (timestamps of this panel's time axis) in the input's own time type.
+
+        Periods when the input had a ``PeriodIndex`` or a Period ``ds`` column, ``index``
+        unchanged otherwise: what every output (forecasts, long frames, cutoffs) shows.
+        """
+        if self.period_freq is None:
+            return index
+        return pd.DatetimeIndex(index).to_period(self.period_freq)
+
+    @property
+    def input_ds(self):
+        """pd.Index of shape (n_obs,): ``ds`` in the input's own time type (see :meth:`input_time`)."""
+        return self.input_time(self.ds)
+
     def future_ds(self, h):
         """Timestamps of the next ``h`` steps of every series, series after series.
+
+        Internal time (start timestamps for period input, as ``ds``); outputs convert them
+        with :meth:`input_time`.
 
         Returns
         -------
@@ -233,18 +262,23 @@ class Panel:
         return blocks[0].append(blocks[1:])[positions]
 
     def future_index(self, h):
-        """Forecast index of Series/wide outputs (all series end together)."""
+        """Forecast index of Series/wide outputs (all series end together), in the input's time type."""
         if self.is_datetime:
-            return pd.date_range(start=self.last_ds[0], periods=h + 1, freq=self.freq, name=self.index_name)[1:]
+            index = pd.date_range(start=self.last_ds[0], periods=h + 1, freq=self.freq, name=self.index_name)[1:]
+            return self.input_time(index)
         last = int(self.last_ds[0])
         return pd.RangeIndex(last + self.freq, last + self.freq * (h + 1), self.freq, name=self.index_name)
 
     def to_long(self, exog=True):
-        """The panel as a long frame ``unique_id, ds, y`` (+ covariate columns)."""
+        """The panel as a long frame ``unique_id, ds, y`` (+ covariate columns).
+
+        Always the standard column names (the frame tsrnn passes between its own parts),
+        with ``ds`` in the input's time type (periods for period input).
+        """
         frame = pd.DataFrame(
             {
                 "unique_id": np.repeat(self.ids.to_numpy(), self.lengths),
-                "ds": self.ds,
+                "ds": self.input_ds,
                 "y": self.values,
             }
         )
@@ -309,7 +343,25 @@ def _infer_offset(index):
 
 
 def _index_axis(index, what):
-    """Validate the time index of a Series/wide frame; return (index, freq)."""
+    """Validate the time index of a Series/wide frame; return (index, freq, period_freq).
+
+    A ``PeriodIndex`` is validated and returned as its periods' start timestamps, with its
+    period frequency as ``period_freq`` (None for other indexes).
+    """
+    if isinstance(index, pd.PeriodIndex):
+        if index.hasnans:
+            raise ValueError(f"The index of {what} contains missing periods (NaT).")
+        locate = lambda k: f"at {index[k]}"
+        _check_order(index.asi8, np.ones(len(index) - 1, bool), locate, what)
+        if len(index) > 1 and (np.diff(index.asi8) != 1).any():
+            first = int(np.flatnonzero(np.diff(index.asi8) != 1)[0]) + 1
+            raise ValueError(f"The PeriodIndex of {what} has a gap ({locate(first)}); every period must be present.")
+        stamps = index.to_timestamp(how="start")
+        # the timestamp offset of one period step, from two consecutive periods (a
+        # one-period index gets them from the period after it)
+        pair = pd.period_range(index[0], periods=3, freq=index.freq).to_timestamp(how="start")
+        stamps.name = index.name
+        return stamps, _infer_offset(pair), index.freq
     if isinstance(index, pd.DatetimeIndex):
         if index.hasnans:
             raise ValueError(f"The index of {what} contains missing timestamps (NaT).")
@@ -324,16 +376,15 @@ def _index_axis(index, what):
                 "none can be inferred (irregular spacing, gaps, or fewer than 3 timestamps). "
                 "Give it a regular index, e.g. y.asfreq('MS') after checking for gaps."
             )
-        return index, pd.tseries.frequencies.to_offset(freq)
+        return index, pd.tseries.frequencies.to_offset(freq), None
     if ptypes.is_integer_dtype(index.dtype):
         t = index.to_numpy(np.int64)
         locate = lambda k: f"at {t[k]}"
         _check_order(t, np.ones(len(t) - 1, bool), locate, what)
-        return index, _integer_step(t, np.ones(len(t) - 1, bool), locate, what)
+        return index, _integer_step(t, np.ones(len(t) - 1, bool), locate, what), None
     raise TypeError(
-        f"The index of {what} must be a DatetimeIndex or an integer index; got "
-        f"{type(index).__name__} of dtype {index.dtype}. Convert a PeriodIndex with "
-        ".to_timestamp()."
+        f"The index of {what} must be a DatetimeIndex, a PeriodIndex or an integer index; got "
+        f"{type(index).__name__} of dtype {index.dtype}."
     )
 
 
@@ -354,7 +405,7 @@ def _integer_step(t, same_series, locate, what):
 def _from_series(y, X, use_exog):
     if y.empty:
         raise ValueError("y is an empty Series.")
-    index, freq = _index_axis(y.index, "y")
+    index, freq, period_freq = _index_axis(y.index, "y")
     values = _as_float(y, "y")
     _check_finite(values, "y", lambda k: f"{index[k]}")
     name = y.name if y.name is not None else "y"
@@ -366,6 +417,7 @@ def _from_series(y, X, use_exog):
         freq=freq,
         kind="series",
         index_name=y.index.name,
+        period_freq=period_freq,
     )
     if use_exog and X is not None:
         X = _aligned_exog(X, y.index)
@@ -381,8 +433,13 @@ def _from_wide(y, X, use_exog):
         raise ValueError(f"y has duplicate column names: {list(y.columns[y.columns.duplicated()])}.")
     for column in y.columns:
         if ptypes.is_bool_dtype(y[column].dtype) or not ptypes.is_numeric_dtype(y[column].dtype):
-            raise TypeError(f"Column {column!r} of y must be numeric; got dtype {y[column].dtype}.")
-    index, freq = _index_axis(y.index, "y")
+            raise TypeError(
+                f"Column {column!r} of y must be numeric; got dtype {y[column].dtype}. y has no "
+                f"{LONG_COLUMNS[0]!r} or {LONG_COLUMNS[1]!r} column, so it is read as a wide frame (one "
+                "column per series); for a long frame with other column names pass id_col=, time_col= and "
+                "target_col=."
+            )
+    index, freq, period_freq = _index_axis(y.index, "y")
     n_time, n_series = y.shape
     # Column-major ravel: series after series.
     values = np.ascontiguousarray(y.to_numpy(dtype=np.float64, na_value=np.nan).T).ravel()
@@ -395,6 +452,7 @@ def _from_wide(y, X, use_exog):
         freq=freq,
         kind="wide",
         index_name=y.index.name,
+        period_freq=period_freq,
     )
     if use_exog and X is not None:
         X = _aligned_exog(X, y.index)
@@ -430,30 +488,42 @@ def _per_series_exog(X, series_ids):
     return blocks, names
 
 
-def _from_long(df, X, use_exog):
+def _from_long(df, X, use_exog, columns):
+    id_col, time_col, target_col = columns
     if X is not None:
         raise TypeError(
-            "With a long frame, covariates are its extra columns (beside unique_id, ds, y); do not pass X as well."
+            f"With a long frame, covariates are its extra columns (beside {id_col}, {time_col}, {target_col}); "
+            "do not pass X as well."
         )
     if df.empty:
         raise ValueError("y is an empty DataFrame.")
     if df.columns.has_duplicates:
         raise ValueError(f"y has duplicate column names: {list(df.columns[df.columns.duplicated()])}.")
-    if df["unique_id"].isna().any():
-        raise ValueError("Column 'unique_id' contains missing values.")
-    codes, uniques = pd.factorize(df["unique_id"], sort=False)
+    if df[id_col].isna().any():
+        raise ValueError(f"Column {id_col!r} contains missing values.")
+    codes, uniques = pd.factorize(df[id_col], sort=False)
     if (np.diff(codes) < 0).any():
         raise ValueError(
-            "The rows of each unique_id must be contiguous and sorted by ds (tsrnn never "
-            "reorders data). Sort first: df.sort_values(['unique_id', 'ds'])."
+            f"The rows of each {id_col} must be contiguous and sorted by {time_col} (tsrnn never "
+            f"reorders data). Sort first: df.sort_values([{id_col!r}, {time_col!r}])."
         )
     indptr = np.concatenate([[0], np.cumsum(np.bincount(codes))]).astype(np.int64)
-    ds = pd.Index(df["ds"])
+    ds = pd.Index(df[time_col])
     if ds.hasnans:
-        raise ValueError("Column 'ds' contains missing timestamps.")
+        raise ValueError(f"Column {time_col!r} contains missing timestamps.")
     same_series = codes[1:] == codes[:-1]
     locate = lambda k: _describe(uniques, indptr, k, ds)
-    if isinstance(ds, pd.DatetimeIndex):
+    period_freq = None
+    if isinstance(ds, pd.PeriodIndex):
+        _check_order(ds.asi8, same_series, locate, "y")
+        gap = (np.diff(ds.asi8) != 1) & same_series
+        if gap.any():
+            raise ValueError(f"y has a gap in its periods ({locate(int(np.flatnonzero(gap)[0]) + 1)}).")
+        period_freq = ds.freq
+        # the timestamp offset of one period step, from consecutive periods
+        freq = _infer_offset(pd.period_range(ds[0], periods=3, freq=period_freq).to_timestamp(how="start"))
+        ds = ds.to_timestamp(how="start")
+    elif isinstance(ds, pd.DatetimeIndex):
         _check_order(ds.asi8, same_series, locate, "y")
         freq = _long_frequency(ds, indptr, same_series, locate, uniques)
     elif ptypes.is_integer_dtype(ds.dtype):
@@ -462,11 +532,11 @@ def _from_long(df, X, use_exog):
         freq = _integer_step(t, same_series, locate, "y")
     else:
         raise TypeError(
-            f"Column 'ds' must hold timestamps (datetime64) or integers; got dtype {ds.dtype}. "
-            "Convert it with pd.to_datetime(df['ds'])."
+            f"Column {time_col!r} must hold timestamps (datetime64), periods or integers; got dtype {ds.dtype}. "
+            f"Convert it with pd.to_datetime(df[{time_col!r}])."
         )
-    values = _as_float(df["y"], "Column 'y'")
-    _check_finite(values, "Column 'y'", locate)
+    values = _as_float(df[target_col], f"Column {target_col!r}")
+    _check_finite(values, f"Column {target_col!r}", locate)
     panel = Panel(
         values=values,
         indptr=indptr,
@@ -474,8 +544,10 @@ def _from_long(df, X, use_exog):
         ids=pd.Index(uniques, name="unique_id"),
         freq=freq,
         kind="long",
+        period_freq=period_freq,
+        columns=tuple(columns),
     )
-    exog_columns = [c for c in df.columns if c not in LONG_COLUMNS]
+    exog_columns = [c for c in df.columns if c not in columns]
     if use_exog and exog_columns:
         panel.exog = _exog_values(df[exog_columns], lambda k: locate(k // len(exog_columns)))
         panel.exog_names = tuple(exog_columns)
@@ -541,14 +613,16 @@ def _exog_values(frame, locate):
     return values
 
 
-def to_panel(y, X=None, use_exog=True):
+def to_panel(y, X=None, use_exog=True, id_col=None, time_col=None, target_col=None):
     """Validate any supported input and convert it to a :class:`Panel`.
 
     Parameters
     ----------
     y : pd.Series, pd.DataFrame (wide) or pd.DataFrame (long ``unique_id, ds, y``)
-        The series. A DataFrame is long when it has a ``unique_id`` or ``ds`` column
-        (then it needs all of ``unique_id, ds, y``), wide otherwise.
+        The series. A DataFrame is long when it has an id or time column (``unique_id``,
+        ``ds`` or the names given below; then it needs all three), wide otherwise. The
+        time axis is a ``DatetimeIndex``/datetime column, a ``PeriodIndex``/Period column
+        (outputs keep periods) or integers.
     X : pd.DataFrame or None, default=None
         Covariates for Series/wide input, on the same index as ``y``. For wide input,
         plain columns are shared by all series and ``(series, covariate)``
@@ -556,26 +630,57 @@ def to_panel(y, X=None, use_exog=True):
         extra columns instead.
     use_exog : bool, default=True
         If False, covariates are not read (models that do not use them).
+    id_col, time_col, target_col : str or None, default=None
+        Names of a long frame's series id, time and target columns (as in mlforecast);
+        None means ``'unique_id'``, ``'ds'`` and ``'y'``. Long outputs use the same names.
 
     Returns
     -------
     panel : Panel
     """
+    columns = long_columns(id_col, time_col, target_col)
+    named = (id_col, time_col, target_col) != (None, None, None)
     if isinstance(y, pd.Series):
+        if named:
+            raise TypeError("id_col, time_col and target_col name the columns of a long DataFrame; y is a Series.")
         return _from_series(y, X, use_exog)
     if not isinstance(y, pd.DataFrame):
         raise TypeError(
             "y must be a pd.Series, a wide pd.DataFrame (one column per series) or a long "
-            f"pd.DataFrame with columns unique_id, ds, y; got {type(y).__name__}."
+            f"pd.DataFrame with columns {', '.join(columns)}; got {type(y).__name__}."
         )
     if isinstance(y.columns, pd.MultiIndex):
         raise ValueError("y must not have MultiIndex columns.")
-    if {"unique_id", "ds"} & set(y.columns):
-        missing = [c for c in LONG_COLUMNS if c not in y.columns]
+    if named or set(columns[:2]) & set(y.columns):
+        missing = [c for c in columns if c not in y.columns]
         if missing:
-            raise ValueError(f"A long frame needs columns unique_id, ds, y; missing {missing} (got {list(y.columns)}).")
-        return _from_long(y, X, use_exog)
+            raise ValueError(
+                f"A long frame needs columns {', '.join(map(str, columns))}; missing {missing} (got {list(y.columns)})."
+                + ("" if named else " Name yours with id_col=, time_col= and target_col=.")
+            )
+        return _from_long(y, X, use_exog, columns)
     return _from_wide(y, X, use_exog)
+
+
+def long_columns(id_col=None, time_col=None, target_col=None):
+    """The (id, time, target) column names of a long frame, None meaning ``unique_id, ds, y``.
+
+    Raises
+    ------
+    TypeError
+        If a name is not a string.
+    ValueError
+        If two of them are the same.
+    """
+    columns = tuple(
+        default if name is None else name for name, default in zip((id_col, time_col, target_col), LONG_COLUMNS)
+    )
+    for label, name in zip(("id_col", "time_col", "target_col"), columns):
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"{label} must be a non-empty str or None; got {name!r}.")
+    if len(set(columns)) < 3:
+        raise ValueError(f"id_col, time_col and target_col must be three different columns; got {columns}.")
+    return columns
 
 
 # ---------------------------------------------------------------- future covariates
@@ -624,21 +729,22 @@ def _select(frame, names, what):
 
 
 def _future_exog_long(panel, X_future, h, names):
-    absent = [c for c in ["unique_id", "ds", *names] if c not in X_future.columns]
+    id_col, time_col, _ = panel.columns
+    absent = [c for c in [id_col, time_col, *names] if c not in X_future.columns]
     if absent:
         raise ValueError(f"X_future lacks column(s) {absent}.")
-    provided = X_future[["unique_id", "ds", *names]]
-    if provided.duplicated(["unique_id", "ds"]).any():
-        raise ValueError("X_future has duplicate (unique_id, ds) rows.")
+    provided = X_future[[id_col, time_col, *names]]
+    if provided.duplicated([id_col, time_col]).any():
+        raise ValueError(f"X_future has duplicate ({id_col}, {time_col}) rows.")
     expected_ids = np.repeat(panel.ids.to_numpy(), h)
-    expected_ds = panel.future_ds(h)
-    keys = pd.MultiIndex.from_arrays([provided["unique_id"], provided["ds"]])
+    expected_ds = panel.input_time(panel.future_ds(h))
+    keys = pd.MultiIndex.from_arrays([provided[id_col], provided[time_col]])
     rows = keys.get_indexer(pd.MultiIndex.from_arrays([expected_ids, expected_ds]))
     if (rows < 0).any():
         first = int(np.flatnonzero(rows < 0)[0])
         raise ValueError(
             f"X_future lacks {int((rows < 0).sum())} of the {len(rows)} required rows (first "
-            f"missing: unique_id={expected_ids[first]!r}, ds={expected_ds[first]})."
+            f"missing: {id_col}={expected_ids[first]!r}, {time_col}={expected_ds[first]})."
         )
     merged = provided.iloc[rows]
     values = _exog_values(merged[names], lambda k: f"row {k // len(names)}")
@@ -683,7 +789,8 @@ def format_forecast(panel, point, quantile_forecasts, alias, quantiles, bounds=N
     if stacked.shape[2] != len(columns):
         raise ValueError(f"Got {stacked.shape[2]} forecast columns for the names {columns}.")
     if panel.kind == "long":
-        out = pd.DataFrame({"unique_id": np.repeat(panel.ids.to_numpy(), h), "ds": panel.future_ds(h)})
+        id_col, time_col, _ = panel.columns
+        out = pd.DataFrame({id_col: np.repeat(panel.ids.to_numpy(), h), time_col: panel.input_time(panel.future_ds(h))})
         for c, name in enumerate(columns):
             out[name] = stacked[:, :, c].ravel()
         return out

@@ -16,7 +16,36 @@ from threadpoolctl import threadpool_limits
 
 from .base import BaseForecaster
 
-__all__ = ["PerSeriesForecaster", "quiet_statsmodels"]
+__all__ = ["FIT_CLASSES", "PerSeriesForecaster", "quiet_statsmodels", "register_fit"]
+
+# name -> per-series fitted-model class, for the forecaster file format (tsrnn.forecasting.persistence)
+FIT_CLASSES = {}
+
+
+def register_fit(name):
+    """Class decorator: save the per-series fitted models of this class under ``name``.
+
+    The class implements ``state()`` (a dict of plain values and arrays: the model's
+    specification and estimated parameters, never the statsmodels objects) and the
+    classmethod ``from_state(state, y, exog)``, which rebuilds the fitted model on the
+    series ``y`` and covariates ``exog`` deterministically (no optimiser run), so that
+    its forecasts equal the saved model's.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    decorator : callable
+    """
+
+    def decorator(cls):
+        FIT_CLASSES[name] = cls
+        cls._persistence_name = name
+        return cls
+
+    return decorator
 
 
 @contextmanager

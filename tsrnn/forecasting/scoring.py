@@ -157,7 +157,7 @@ def evaluate(
         return forecasts[column].to_numpy(dtype=np.float64)[order].reshape(shape)
 
     # The training data of each window: its series up to the cutoff.
-    row_keys = pd.MultiIndex.from_arrays([np.repeat(panel.ids.to_numpy(), panel.lengths), panel.ds])
+    row_keys = pd.MultiIndex.from_arrays([np.repeat(panel.ids.to_numpy(), panel.lengths), panel.input_ds])
     cutoff_rows = row_keys.get_indexer(windows)
     if (cutoff_rows < 0).any():
         raise ValueError(f"Cutoff {windows[int(np.flatnonzero(cutoff_rows < 0)[0])]} is not in y.")

@@ -9,15 +9,23 @@ approximation (the Eigen/XLA ``ptanh_float`` coefficients) and
 2.9e-7 (a few float32 ulp; ``np.tanh`` in float32 has 1.1e-7), and it is
 never above 1 in magnitude.
 
-float64 keeps ``np.tanh`` and ``1 / (1 + exp(-x))``: a rational of this size
-cannot reach the ~1e-12 agreement with :mod:`tsrnn.kernels.reference` that
-the float64 kernels are tested for. The dtype is chosen at compile time
+float64 keeps libm's ``tanh`` and ``1 / (1 + exp(-x))``: a rational of this
+size cannot reach the ~1e-12 agreement with :mod:`tsrnn.kernels.reference`
+that the float64 kernels are tested for. They are written ``math.tanh`` and
+``math.exp``, not ``np.tanh``/``np.exp``: numba-cuda has no implementation of
+the NumPy ufunc ``exp`` on a scalar, so the CUDA kernels (which call these as
+device functions) would not compile in float64; on the CPU both spellings
+lower to the same libm calls (the float64 CPU kernels' results were checked
+bit for bit before and after the change, and tests/kernels/test_activations.py
+checks the two spellings agree exactly). The dtype is chosen at compile time
 (``isinstance`` on the scalar type is resolved by numba's typing and the other
 branch is pruned), so each dtype compiles to one straight-line function.
 
 NaN in gives NaN out for every function here: the clamps are written as
 comparisons that are false for NaN, and ``_config`` never enables ``nnan``.
 """
+
+import math
 
 import numpy as np
 from numba import njit
@@ -82,7 +90,7 @@ def _tanh_float32(x):
 
 @njit(**_config.JIT)
 def tanh(x):
-    """Hyperbolic tangent: fast rational in float32, ``np.tanh`` in float64.
+    """Hyperbolic tangent: fast rational in float32, libm's ``tanh`` in float64.
 
     Parameters
     ----------
@@ -94,7 +102,7 @@ def tanh(x):
     """
     if isinstance(x, np.float32):
         return _tanh_float32(x)
-    return np.tanh(x)
+    return math.tanh(x)
 
 
 @njit(**_config.JIT)
@@ -102,7 +110,7 @@ def sigmoid(x):
     """Logistic function ``1 / (1 + exp(-x))``.
 
     float32 computes ``0.5 * tanh(0.5 * x) + 0.5`` with the rational tanh
-    (absolute error below 2e-7, vectorisable); float64 uses ``np.exp``.
+    (absolute error below 2e-7, vectorisable); float64 uses ``math.exp``.
 
     Parameters
     ----------
@@ -115,7 +123,7 @@ def sigmoid(x):
     if isinstance(x, np.float32):
         # No small-input pass-through needed: near 0 the result is 0.5 + tiny.
         return _HALF * _tanh_rational(_HALF * x) + _HALF
-    return 1.0 / (1.0 + np.exp(-x))
+    return 1.0 / (1.0 + math.exp(-x))
 
 
 @njit(**_config.JIT)

@@ -1,6 +1,6 @@
 """The trainable network built from the kernels: layers, head, losses, optimizers, and the trainer."""
 
-from .losses import LOSSES
+from .losses import LOSSES, log_softmax, softmax_cross_entropy
 from .network import RecurrentNetwork
 from .optimizers import OPTIMIZERS, clip_grad_norm
 from .training import ArrayWindows, Trainer, TrainingHistory, seeded_generator
@@ -13,5 +13,7 @@ __all__ = [
     "Trainer",
     "TrainingHistory",
     "clip_grad_norm",
+    "log_softmax",
     "seeded_generator",
+    "softmax_cross_entropy",
 ]

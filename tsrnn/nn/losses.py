@@ -5,6 +5,11 @@ with ``pred`` and ``target`` of the same shape ``(B, n_outputs)`` (for the
 quantile loss ``pred`` is ``(B, n_outputs * n_quantiles)``, quantile fastest).
 Values are means over samples and outputs, so learning rates do not depend on
 batch size or horizon.
+
+:func:`softmax_cross_entropy` is the classifiers' loss (not in :data:`LOSSES`, the
+regression losses a regressor's ``loss`` parameter names): ``pred`` holds one logit
+per class and ``target`` one weight per class, e.g. a one-hot row scaled by its
+class weight.
 """
 
 import numpy as np
@@ -41,6 +46,53 @@ def quantile(pred, target, quantiles):
     # d/dpred of max(q*e, (q-1)*e) with e = y - pred
     grad = np.where(err > 0, -q, 1.0 - q) / err.size
     return float(np.mean(value)), grad.reshape(B, n_out * q.size).astype(pred.dtype, copy=False)
+
+
+def log_softmax(logits):
+    """Row-wise ``log(softmax(logits))``, computed without overflow.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (B, n_classes)
+
+    Returns
+    -------
+    ndarray of shape (B, n_classes)
+    """
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def softmax_cross_entropy(pred, target, quantiles=None):
+    """Softmax cross-entropy of logits ``pred`` against class weights ``target``.
+
+    Per sample ``-sum_k target[k] * log softmax(pred)[k]``, averaged over the
+    samples (divided by ``B``, not by the sum of the weights, so a class weight
+    scales its samples' share of the gradient as it does in scikit-learn). With
+    one-hot rows this is ``torch.nn.CrossEntropyLoss``; with one-hot rows scaled
+    by class weights it is that loss with ``weight=`` and ``reduction='sum'``,
+    divided by ``B``. Two classes (binary) use two logits like any other count.
+
+    Parameters
+    ----------
+    pred : ndarray of shape (B, n_classes)
+        Logits.
+    target : ndarray of shape (B, n_classes)
+        Non-negative weights per class: a one-hot row times the sample's weight.
+    quantiles : None
+        Unused (the form every training loss takes).
+
+    Returns
+    -------
+    value : float
+    dpred : ndarray of shape (B, n_classes)
+        ``(softmax(pred) * sum_k target[k] - target) / B``, in ``pred``'s dtype.
+    """
+    log_p = log_softmax(pred.astype(np.float64, copy=False))
+    B = pred.shape[0]
+    value = -float(np.sum(target * log_p)) / B
+    grad = (np.exp(log_p) * target.sum(axis=1, keepdims=True) - target) / B
+    return value, grad.astype(pred.dtype, copy=False)
 
 
 LOSSES = {"mse": mse, "mae": mae, "huber": huber, "quantile": quantile}
