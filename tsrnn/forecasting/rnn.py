@@ -388,6 +388,17 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
     def _n_past(self):
         return 1 + len(self.past_exog_)
 
+    def _window_layout(self):
+        """Where things are in a window, for training (SeriesWindows) and prediction alike."""
+        return dict(
+            input_size=self.input_size_,
+            horizon=self._output_steps(),
+            future_steps=self.future_steps_,
+            past_columns=np.arange(self._n_past()),
+            flag_column=self._n_past() if self.future_steps_ else None,
+            base_offsets=self.base_offsets_,
+        )
+
     def _step_features(self, freq, target, ds, exog):
         """Per-step input columns for rows with scaled ``target``, timestamps ``ds`` and raw ``exog``."""
         past, known = self.past_exog_, self.known_exog_
@@ -556,14 +567,7 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         train_starts, val_starts = window_starts(
             panel.indptr, self.input_size_, steps, self.validation_fraction if self.early_stopping else None
         )
-        layout = dict(
-            input_size=self.input_size_,
-            horizon=steps,
-            future_steps=self.future_steps_,
-            past_columns=np.arange(self._n_past()),
-            flag_column=self._n_past() if self.future_steps_ else None,
-            base_offsets=self.base_offsets_,
-        )
+        layout = self._window_layout()
         train = SeriesWindows(features, target, train_starts, **layout)
         validation = SeriesWindows(features, target, val_starts, **layout) if val_starts.size else None
         return train, validation
@@ -641,10 +645,12 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         for windows ``hist (n, T, D)`` followed by ``futr (n, future_steps_, D)``."""
         X = np.concatenate([hist, futr], axis=1).transpose(1, 0, 2)
         X = np.ascontiguousarray(X, dtype=self.networks_[0].dtype)
+        # the same transformations SeriesWindows.batch applies to training windows
+        layout = self._window_layout()
         if self.base_offsets_ is not None:
             relative_to_last(X, self.input_size_)
         if self.future_steps_:
-            hide_future(X, self.input_size_, np.arange(self._n_past()), self._n_past())
+            hide_future(X, self.input_size_, layout["past_columns"], layout["flag_column"])
         # the ensemble forecast: the members' outputs (quantiles too) averaged
         out = np.mean([network.predict(X).astype(np.float64) for network in self.networks_], axis=0)
         base = np.zeros((len(hist), self._output_steps()))
