@@ -57,10 +57,12 @@ def test_arima_matches_statsmodels(air):
     train = air[:132]
     model = ARIMA(order=(0, 1, 1), seasonal_order=(0, 1, 1), season_length=12, quantiles=[0.1, 0.9])
     out = model.fit(train).predict(12)
-    reference = StatsmodelsARIMA(train.to_numpy(), order=(0, 1, 1), seasonal_order=(0, 1, 1, 12)).fit()
+    # statsmodels on the series divided by its scale (scale equivariance), forecasts scaled back
+    scale = model.scales_[0]
+    reference = StatsmodelsARIMA(train.to_numpy() / scale, order=(0, 1, 1), seasonal_order=(0, 1, 1, 12)).fit()
     prediction = reference.get_forecast(12)
-    np.testing.assert_allclose(out["ARIMA"], prediction.predicted_mean, rtol=1e-10)
-    bounds = prediction.conf_int(alpha=0.2)
+    np.testing.assert_allclose(out["ARIMA"], prediction.predicted_mean * scale, rtol=1e-10)
+    bounds = prediction.conf_int(alpha=0.2) * scale
     np.testing.assert_allclose(out["ARIMA-q0.1"], bounds[:, 0], rtol=1e-10)
     np.testing.assert_allclose(out["ARIMA-q0.9"], bounds[:, 1], rtol=1e-10)
 
@@ -82,9 +84,11 @@ def test_arima_with_covariates_matches_statsmodels():
     y = pd.Series(2 * x + np.cumsum(rng.standard_normal(60)) * 0.1 + 5, index=index)
     X = pd.DataFrame({"x": x}, index=index)
     X_future = pd.DataFrame({"x": [1.0, -1.0, 0.5]}, index=pd.date_range("2000-03-01", periods=3, freq="D"))
-    out = ARIMA(order=(1, 0, 0)).fit(y, X).predict(3, X_future)
-    reference = StatsmodelsARIMA(y.to_numpy(), exog=x[:, None], order=(1, 0, 0)).fit()
-    np.testing.assert_allclose(out, reference.forecast(3, exog=X_future.to_numpy()), rtol=1e-10)
+    model = ARIMA(order=(1, 0, 0)).fit(y, X)
+    out = model.predict(3, X_future)
+    scale = model.scales_[0]
+    reference = StatsmodelsARIMA(y.to_numpy() / scale, exog=x[:, None], order=(1, 0, 0)).fit()
+    np.testing.assert_allclose(out, reference.forecast(3, exog=X_future.to_numpy()) * scale, rtol=1e-10)
 
 
 def test_auto_arima_on_airpassengers(air, air_auto):
@@ -94,8 +98,9 @@ def test_auto_arima_on_airpassengers(air, air_auto):
     assert spec["order"][1] == 1
     out = air_auto.predict(12)
     # the chosen model is exactly statsmodels' ARIMA with those orders
-    reference = StatsmodelsARIMA(air[:132].to_numpy(), **spec).fit()
-    np.testing.assert_allclose(out["AutoARIMA"], reference.forecast(12), rtol=1e-8)
+    scale = air_auto.scales_[0]
+    reference = StatsmodelsARIMA(air[:132].to_numpy() / scale, **spec).fit()
+    np.testing.assert_allclose(out["AutoARIMA"], reference.forecast(12) * scale, rtol=1e-8)
     naive = SeasonalNaive(12).fit(air[:132]).predict(12)
     assert mase(air[132:], out["AutoARIMA"], air[:132], 12) < mase(air[132:], naive, air[:132], 12)
 
@@ -124,8 +129,9 @@ def test_auto_arima_nonseasonal_and_constant_series():
 def test_ets_matches_statsmodels(air):
     train = air[:132].to_numpy()
     model = ETS(season_length=12, error="mul", trend="add_damped", seasonal="mul", auto=False).fit(air[:132])
+    scale = model.scales_[0]
     reference = ETSModel(
-        pd.Series(train),
+        pd.Series(train / scale),
         error="mul",
         trend="add",
         damped_trend=True,
@@ -133,13 +139,15 @@ def test_ets_matches_statsmodels(air):
         seasonal_periods=12,
         initialization_method="heuristic",
     ).fit(disp=False)
-    np.testing.assert_allclose(model.predict(12), reference.forecast(12), rtol=1e-8)
+    np.testing.assert_allclose(model.predict(12), reference.forecast(12) * scale, rtol=1e-8)
 
 
 def test_ets_additive_quantiles_are_the_exact_gaussian_ones(air):
     model = ETS(trend="add", auto=False, quantiles=[0.1, 0.9]).fit(air[:60])
-    reference = ETSModel(pd.Series(air[:60].to_numpy()), trend="add", initialization_method="heuristic").fit(disp=False)
-    bounds = reference.get_prediction(start=60, end=65).pred_int(alpha=0.2)
+    scale = model.scales_[0]
+    series = pd.Series(air[:60].to_numpy() / scale)
+    reference = ETSModel(series, trend="add", initialization_method="heuristic").fit(disp=False)
+    bounds = reference.get_prediction(start=60, end=65).pred_int(alpha=0.2) * scale
     out = model.predict(6)
     np.testing.assert_allclose(out["ETS-q0.1"], bounds.iloc[:, 0], rtol=1e-8)
     np.testing.assert_allclose(out["ETS-q0.9"], bounds.iloc[:, 1], rtol=1e-8)

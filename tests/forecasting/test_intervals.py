@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from tsrnn.forecasting import ARIMA, ETS, Naive, RNNForecaster, SeasonalNaive
-from tsrnn.forecasting.conformal import Calibration, ConformalIntervals, check_levels, conformal_bounds
+from tsrnn.forecasting.conformal import (
+    Calibration,
+    ConformalIntervals,
+    check_levels,
+    conformal_bounds,
+    windows_needed,
+)
 from tsrnn.forecasting.panel import model_columns
 
 
@@ -180,7 +186,8 @@ def test_arima_model_intervals_are_statsmodels_conf_int():
     model = ARIMA(order=(1, 0, 0)).fit(y)
     out = model.predict(5, level=[80, 95])
     for level in (80, 95):
-        expected = model.models_[0].results.get_forecast(5).conf_int(alpha=1 - level / 100)
+        # statsmodels' interval on the series it was fitted on (divided by its scale), scaled back
+        expected = model.models_[0].results.get_forecast(5).conf_int(alpha=1 - level / 100) * model.scales_[0]
         np.testing.assert_allclose(out[[f"ARIMA-lo-{level}", f"ARIMA-hi-{level}"]].to_numpy(), expected)
 
 
@@ -299,3 +306,26 @@ def test_evaluate_scores_quantile_pairs_when_a_model_has_no_level_columns():
     assert scores.loc["SeasonalNaive", "coverage-80"] == pytest.approx(inside.mean())
     assert np.isnan(scores.loc["SeasonalNaive", "coverage-95"])  # no 95 % interval: NaN, not a guess
     assert "interval_score-80" in scores.columns  # added with level
+
+
+def test_default_rnn_refits_when_validation_windows_are_too_few_for_95(air):
+    """validation_fraction=0.1 leaves < 19 windows: 95 % calibrates on 19 refits, no warning."""
+    model = tiny(horizon=3, input_size=12, max_epochs=2).fit(air)
+    assert model.validation_residuals_.residuals[0].shape[0] < windows_needed(95)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refits give the 19 windows 95 % needs: no fallback warning
+        out = model.predict(level=[80, 95])
+    refit = model.refit_calibration_
+    assert refit.residuals[0].shape == (windows_needed(95), 3)
+    expected = conformal_bounds(model.predict().to_numpy()[None, :], refit, [80.0, 95.0])[0]
+    np.testing.assert_allclose(out[["LSTM-lo-80", "LSTM-hi-80", "LSTM-lo-95", "LSTM-hi-95"]].to_numpy(), expected)
+    assert windows_needed(95) == 19 and windows_needed(80) == 4 and windows_needed(80, symmetric=False) == 9
+
+
+def test_default_rnn_warns_when_too_short_to_refit_for_the_level():
+    y = monthly(ar1(40, seed=11) + 5)
+    model = tiny(horizon=2, input_size=6, max_epochs=2, season_length=1).fit(y)
+    with pytest.warns(UserWarning, match="refitting at .* not possible"):
+        out = model.predict(level=99)  # 99 % needs 99 windows: far more than 40 observations allow
+    assert not hasattr(model, "refit_calibration_")
+    assert np.all(out["LSTM-hi-99"] > out["LSTM"])

@@ -56,6 +56,10 @@ class _ArimaFit:
         variance = np.asarray(prediction.var_pred_mean, dtype=np.float64)
         return mean, normal_quantiles(mean, variance, quantiles)
 
+    def fitted_values(self):
+        """statsmodels' one-step-ahead predictions of every observation (Kalman filter)."""
+        return np.asarray(self.results.fittedvalues, dtype=np.float64)
+
     def apply(self, y, exog):
         with quiet_statsmodels():
             return _ArimaFit(self.results.apply(y, exog=exog), self.spec)
@@ -65,21 +69,29 @@ class _ArimaFit:
 class _ConstantFit:
     """A series with a single repeated value: every forecast and quantile is that value."""
 
-    def __init__(self, value, spec):
-        self.value, self.spec = value, spec
+    def __init__(self, value, spec, y):
+        self.value, self.spec, self.y = value, spec, np.asarray(y, dtype=np.float64)
 
     def state(self):
         return {"value": self.value, "spec": self.spec}
 
     @classmethod
     def from_state(cls, state, y, exog):
-        return cls(float(state["value"]), state["spec"])
+        return cls(float(state["value"]), state["spec"], y)
 
     def forecast(self, h, exog, quantiles):
         return np.full(h, self.value), np.full((h, len(quantiles)), self.value)
 
     def apply(self, y, exog):
-        return _ConstantFit(float(y[-1]), self.spec)
+        return _ConstantFit(float(y[-1]), self.spec, y)
+
+    def fitted_values(self):
+        """The previous observation (the first: the constant itself).
+
+        On the constant series it was fitted on this is the constant at every step; on new
+        history (:meth:`apply` forecasts its last value) it is the same rule one step back.
+        """
+        return np.concatenate([self.y[:1], self.y[:-1]])
 
 
 def _fit_statsmodels_arima(y, exog, order, seasonal_order, trend):
@@ -305,7 +317,7 @@ class AutoARIMA(PerSeriesForecaster):
 
     def _fit_one(self, y, exog):
         if np.ptp(y) == 0 and exog is None:
-            return _ConstantFit(float(y[-1]), {"order": (0, 0, 0), "seasonal_order": (0, 0, 0, 0), "trend": "c"})
+            return _ConstantFit(float(y[-1]), {"order": (0, 0, 0), "seasonal_order": (0, 0, 0, 0), "trend": "c"}, y)
         spec = search_arima(
             y,
             exog,

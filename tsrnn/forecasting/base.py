@@ -56,6 +56,14 @@ Optional:
     A list of probabilities in (0, 1) or None; the output gets one column
     ``f"{alias}-q{q:g}"`` per quantile (see :func:`quantile_column`).
 
+``_fitted_panel(self)``
+    One-step-ahead in-sample fitted values for :meth:`BaseForecaster.predict_in_sample`:
+    an ndarray of shape ``(n_obs,)`` aligned with ``self.panel_.values``, where entry
+    ``t`` of a series is the model's forecast of that observation made from the
+    observations before it only (the fitted parameters aside), and NaN where the model
+    has none (e.g. before a first full season or input window). Infinite values are
+    rejected with an error. The default raises ``NotImplementedError``.
+
 Prediction intervals (``predict(..., level=[80, 95])``, columns ``<alias>-lo-80``,
 ``<alias>-hi-80``, ...) come from :meth:`BaseForecaster._interval_bounds`: with the
 ``prediction_intervals`` parameter a
@@ -91,7 +99,7 @@ from .._validation import Predicate, validate_params
 from ..frequencies import default_season_length
 from ..metrics import METRICS
 from .conformal import ConformalIntervals, check_levels, conformal_bounds, refit_residuals
-from .panel import LONG_COLUMNS, format_forecast, future_exog, quantile_column, to_panel
+from .panel import LONG_COLUMNS, format_forecast, format_in_sample, future_exog, quantile_column, to_panel
 
 __all__ = ["BaseForecaster", "quantile_column"]
 
@@ -194,6 +202,9 @@ class BaseForecaster(BaseEstimator):
 
     def _model_bounds(self, h, panel_future_exog, levels):
         raise NotImplementedError(f"{type(self).__name__} sets _model_intervals but lacks _model_bounds.")
+
+    def _fitted_panel(self):
+        raise NotImplementedError(f"{type(self).__name__} has no in-sample fitted values.")
 
     def _future_exog_names(self):
         """Covariates :meth:`predict` needs for the forecast steps (default: all of them)."""
@@ -329,6 +340,43 @@ class BaseForecaster(BaseEstimator):
         point, quantile_forecasts = self._checked_output(self._predict_panel(h, exog), h)
         bounds = self._checked_bounds(self._interval_bounds(h, point, exog, levels), h, levels) if levels else None
         return format_forecast(panel, point, quantile_forecasts, self.alias, self._quantiles(), bounds, levels)
+
+    def predict_in_sample(self):
+        """One-step-ahead fitted values over the data the model was fitted on (or last updated with).
+
+        The fitted value at a time step is the model's forecast of that observation from
+        the observations before it (with the parameters estimated on all the data, as
+        statsmodels' ``fittedvalues``); residuals are ``y - fitted``. Steps where the model
+        has no such forecast are NaN, never made up: the first ``season_length`` steps of
+        :class:`~tsrnn.forecasting.SeasonalNaive` (the first of
+        :class:`~tsrnn.forecasting.Naive`), the first ``input_size`` steps of
+        :class:`~tsrnn.forecasting.RNNForecaster`. ARIMA, AutoARIMA and ETS give
+        statsmodels' one-step predictions for every step (the first ones come from the
+        model's initial state, so they are poor).
+
+        Returns
+        -------
+        fitted : pd.Series or pd.DataFrame
+            Same shape family as the ``y`` given to :meth:`fit`, on its time index: a Series
+            named :attr:`alias` for a Series; a DataFrame with the same columns for a wide
+            frame; for a long frame, the frame's id, time and target columns followed by a
+            column named :attr:`alias` (so ``residual = out[target] - out[alias]``).
+
+        Raises
+        ------
+        NotImplementedError
+            If the forecaster has no in-sample fitted values.
+        """
+        check_is_fitted(self, "panel_")
+        fitted = np.asarray(self._fitted_panel(), dtype=np.float64)
+        expected = self.panel_.values.shape
+        if fitted.shape != expected:
+            raise RuntimeError(
+                f"{type(self).__name__}._fitted_panel returned shape {fitted.shape}; expected {expected}."
+            )
+        if np.isinf(fitted).any():
+            raise RuntimeError(f"{type(self).__name__} produced infinite fitted values; refusing to return them.")
+        return format_in_sample(self.panel_, fitted, self.alias)
 
     def save(self, path):
         """Write the fitted forecaster to ``path`` (no pickles); load it with :func:`tsrnn.load_forecaster`.

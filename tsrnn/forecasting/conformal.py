@@ -14,6 +14,14 @@ errors on its early-stopping validation windows, the naive forecasts (no paramet
 use every earlier forecast origin, and any forecaster can refit itself at ``n_windows``
 earlier cutoffs (:func:`refit_residuals`, a backtest).
 
+Too few windows for a level: a ``level`` % guarantee needs at least
+:func:`windows_needed` residuals per step (19 for 95 %, 4 for 80 %); with fewer, the
+largest residual is used and a warning says what it guarantees (``n / (n + 1)``).
+A default RNNForecaster does not stop there: when its validation windows (pooled over
+series) are too few for a requested level, it calibrates on refits at enough earlier
+cutoffs one step apart, when the series are long enough (see its
+``prediction_intervals`` parameter).
+
 Caveats, as the guarantee is only as good as exchangeability:
 
 - Time series errors are not exchangeable in general: a level shift or a change of
@@ -48,7 +56,9 @@ __all__ = [
     "check_levels",
     "conformal_bounds",
     "refit_residuals",
+    "calibration_windows",
     "series_scale",
+    "windows_needed",
 ]
 
 #: Fewest calibration windows per series and step for ``pooling='auto'`` to calibrate
@@ -173,6 +183,51 @@ class Calibration:
     def horizon(self):
         """int: forecast steps the residuals cover."""
         return self.residuals[0].shape[1]
+
+
+def windows_needed(level, symmetric=True):
+    """Fewest calibration residuals per step that give a finite-sample ``level`` % guarantee.
+
+    Parameters
+    ----------
+    level : float
+        Level in percent, in (0, 100).
+    symmetric : bool, default=True
+        Absolute residuals (one quantile) or signed ones (each tail at half the miss rate).
+
+    Returns
+    -------
+    n : int
+        The smallest ``n`` whose conformal rank (``ceil((n + 1) * level / 100)``, or
+        ``ceil((n + 1) * (1 + level / 100) / 2)`` when signed) is at most ``n``: 4 for
+        80 %, 19 for 95 % (symmetric).
+    """
+    coverage = level / 100 if symmetric else (1 + level / 100) / 2
+    # ceil((n + 1) c) <= n  <=>  n >= c / (1 - c); start just below it and step up with the
+    # very rank expression _bounds_from_scores uses, so float rounding cannot make them disagree
+    n = max(1, math.floor(coverage / (1 - coverage)) - 1)
+    while math.ceil((n + 1) * coverage) > n:
+        n += 1
+    return n
+
+
+def calibration_windows(calibration, pooling="auto"):
+    """Residuals per forecast step that :func:`conformal_bounds` will rank.
+
+    Parameters
+    ----------
+    calibration : Calibration
+    pooling : {'auto', 'pooled', 'per_series'}, default='auto'
+
+    Returns
+    -------
+    n : int
+        The total over series when they are pooled, the fewest of any series otherwise.
+    """
+    counts = np.array([r.shape[0] for r in calibration.residuals])
+    if pooling == "auto":
+        pooling = "per_series" if counts.min() >= MIN_WINDOWS_PER_SERIES else "pooled"
+    return int(counts.sum() if pooling == "pooled" else counts.min())
 
 
 def series_scale(panel):

@@ -54,6 +54,10 @@ class _EtsFit:
             paths = self.results.simulate(h, anchor="end", repetitions=self.repetitions, random_errors=errors)
         return mean, np.quantile(np.asarray(paths, dtype=np.float64), quantiles, axis=1).T
 
+    def fitted_values(self):
+        """statsmodels' one-step-ahead predictions of every observation."""
+        return np.asarray(self.results.fittedvalues, dtype=np.float64)
+
     def apply(self, y, exog):
         model = _ets_model(y, self.spec)
         with quiet_statsmodels():

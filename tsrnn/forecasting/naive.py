@@ -84,6 +84,15 @@ class SeasonalNaive(BaseForecaster):
     def _update_panel(self, panel):
         self._fit_panel(panel)
 
+    def _fitted_panel(self):
+        """The value ``season_length`` steps earlier; NaN for each series' first ``season_length`` steps."""
+        m, panel = self.season_length, self.panel_
+        fitted = np.full_like(panel.values, np.nan)
+        fitted[m:] = panel.values[:-m]
+        position = np.arange(len(fitted)) - np.repeat(panel.indptr[:-1], panel.lengths)
+        fitted[position < m] = np.nan  # lags that would reach into the previous series
+        return fitted
+
     def _held_out_calibration(self, h):
         """Errors of the forecasts from every origin with a full season before it and ``h`` steps after."""
         m, panel = self.season_length, self.panel_

@@ -26,6 +26,7 @@ __all__ = [
     "LONG_COLUMNS",
     "Panel",
     "format_forecast",
+    "format_in_sample",
     "future_exog",
     "interval_column",
     "long_columns",
@@ -805,3 +806,39 @@ def format_forecast(panel, point, quantile_forecasts, alias, quantiles, bounds=N
     # (n_series, h, n_columns) -> (h, n_series * n_columns), series-major columns
     data = stacked.transpose(1, 0, 2).reshape(h, -1)
     return pd.DataFrame(data, index=index, columns=wide_columns)
+
+
+def format_in_sample(panel, fitted, alias):
+    """Wrap in-sample fitted values in the input's shape family, on the training time axis.
+
+    Parameters
+    ----------
+    panel : Panel
+        The panel the values belong to.
+    fitted : ndarray of shape (n_obs,)
+        One value per observation of ``panel`` (NaN where there is none).
+    alias : str
+
+    Returns
+    -------
+    fitted : pd.Series or pd.DataFrame
+        Series input: a Series named ``alias``. Wide input: a DataFrame with the same
+        columns. Long input: a frame of the input's id, time and target columns and a
+        column ``alias``. The time axis is the input's (periods for period input).
+    """
+    if panel.kind == "long":
+        id_col, time_col, target_col = panel.columns
+        return pd.DataFrame(
+            {
+                id_col: np.repeat(panel.ids.to_numpy(), panel.lengths),
+                time_col: panel.input_ds,
+                target_col: panel.values,
+                alias: fitted,
+            }
+        )
+    # Series/wide input: every series shares the first one's time axis
+    index = panel.input_time(panel.ds[panel.indptr[0] : panel.indptr[1]])
+    index = index.rename(panel.index_name)
+    if panel.kind == "series":
+        return pd.Series(fitted, index=index, name=alias)
+    return pd.DataFrame(fitted.reshape(panel.n_series, -1).T, index=index, columns=panel.ids.copy())

@@ -238,7 +238,14 @@ def load_forecaster(path):
             panel = state["panel_"]
             if not isinstance(models, list) or len(models) != panel.n_series or not all(map(callable, models)):
                 raise ValueError("models_ does not hold one fitted model per series")
-            state["models_"] = [rebuild(panel.series(i), panel.exog_of(i)) for i, rebuild in enumerate(models)]
+            # The models were fitted on each series divided by its scale (PerSeriesForecaster);
+            # a missing or tampered scale would shift every forecast, so it is checked here.
+            scales = np.asarray(state.get("scales_"), dtype=np.float64)
+            if scales.shape != (panel.n_series,) or not (np.isfinite(scales).all() and (scales > 0).all()):
+                raise ValueError("scales_ does not hold one finite positive scale per series")
+            state["models_"] = [
+                rebuild(panel.series(i) / scales[i], panel.exog_of(i)) for i, rebuild in enumerate(models)
+            ]
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, np.linalg.LinAlgError) as error:
         raise ValueError(f"{path}: the forecaster file's content is damaged or tampered with ({error!r}).") from None
     for key, value in state.items():

@@ -14,7 +14,15 @@ from ..kernels import CELLS
 from ..nn import LOSSES, RecurrentNetwork, Trainer, seeded_generator
 from ..nn.training import point_prediction, quantile_predictions
 from .base import ALIAS, PREDICTION_INTERVALS, BaseForecaster
-from .conformal import Calibration, series_scale
+from .conformal import (
+    Calibration,
+    ConformalIntervals,
+    calibration_windows,
+    conformal_bounds,
+    refit_residuals,
+    series_scale,
+    windows_needed,
+)
 from .linear import fit_linear_base
 from .windows import SeriesWindows, base_offsets, hide_future, linear_window, relative_to_last, window_starts
 
@@ -150,7 +158,13 @@ class RNNForecaster(BaseForecaster):
         How ``predict(level=...)`` calibrates its conformal intervals. None: on the
         errors of the trained model on its early-stopping validation windows (the
         latest ``validation_fraction`` of each series' windows, never trained on; needs
-        ``early_stopping=True``), no refit needed. A
+        ``early_stopping=True``), no refit needed. When those windows (pooled over series,
+        see :mod:`~tsrnn.forecasting.conformal`) are fewer than a requested level needs
+        (19 for 95 %: the default ``validation_fraction=0.1`` on one monthly series gives
+        about 10), the first such ``predict`` refits the model at enough earlier cutoffs one
+        step apart (``ceil(19 / n_series)`` fits for 95 %; kept in ``refit_calibration_``)
+        and calibrates on those errors instead; if the series are too short for that, it
+        warns and uses the largest validation residual (guaranteeing ``n / (n + 1)``). A
         :class:`~tsrnn.forecasting.conformal.ConformalIntervals` with ``n_windows``: on
         refits at that many earlier cutoffs (``n_windows`` extra fits).
     hidden_size, num_layers, dropout, loss, optimizer, learning_rate, lr_schedule, batch_size, \
@@ -188,6 +202,9 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         Errors ``y - forecast`` of the trained model on the validation windows, per
         series and forecast step (:class:`~tsrnn.forecasting.conformal.Calibration`);
         None without early stopping.
+    refit_calibration_ : Calibration
+        Only after a ``predict(level=...)`` for which the validation windows were too few:
+        the errors of refits at earlier cutoffs it calibrated on instead.
     panel_ : Panel
         The training data (or the history given to :meth:`update`).
 
@@ -491,6 +508,38 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         per_series = np.split(residuals, np.cumsum(counts)[:-1])
         return Calibration(per_series, series_scale(panel), "early-stopping validation windows")
 
+    def _interval_bounds(self, h, point, panel_future_exog, levels):
+        """Conformal bounds; by default on the validation windows, or on refits where they are too few."""
+        if self.prediction_intervals is not None:
+            return super()._interval_bounds(h, point, panel_future_exog, levels)
+        calibration = self._held_out_calibration(h)
+        needed = max(windows_needed(level) for level in levels)
+        if calibration_windows(calibration) < needed:
+            calibration = self._refit_calibration(needed, calibration)
+        return conformal_bounds(point, calibration, levels)
+
+    def _refit_calibration(self, needed, fallback):
+        """Residuals of refits at enough cutoffs for ``needed`` pooled windows, or ``fallback`` with a warning."""
+        n_windows = -(-needed // self.panel_.n_series)
+        cached = getattr(self, "refit_calibration_", None)
+        if cached is not None and calibration_windows(cached) >= needed:
+            return cached
+        # one step between cutoffs: the fewest observations for this many windows (their
+        # overlapping errors are correlated, which the conformal guarantee tolerates on average)
+        spec = ConformalIntervals(n_windows=n_windows, h=self.horizon, step=1)
+        try:
+            calibration = refit_residuals(self, self.panel_.to_long(), None, self.panel_, spec)
+        except ValueError as error:
+            warnings.warn(
+                f"The early-stopping validation windows give {calibration_windows(fallback)} residuals per step "
+                f"and refitting at {n_windows} earlier cutoffs to reach {needed} is not possible ({error}).",
+                UserWarning,
+                stacklevel=5,
+            )
+            return fallback
+        self.refit_calibration_ = calibration
+        return calibration
+
     def _held_out_calibration(self, h):
         if self.validation_residuals_ is None:
             raise ValueError(
@@ -625,6 +674,46 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         )
         # the column of each user quantile among the trained ones (which may add the median)
         return point, q[:, :, np.searchsorted(quantiles, self.quantiles)]
+
+    # windows per network call in predict_in_sample: bounds the (windows, steps, features) input
+    _in_sample_chunk = 65536
+
+    def _fitted_panel(self):
+        """One-step-ahead fitted values over ``panel_``: the first forecast step from each origin.
+
+        The fitted value of step ``t`` is the forecast (direct head's first step, or the
+        recursive model's single step) from the ``input_size_`` observations before ``t``,
+        exactly what :meth:`predict` gives from history ending at ``t - 1``. NaN for each
+        series' first ``input_size_`` steps (no full input window), and, when the model
+        reads the inputs of ``future_steps_`` future steps (calendar features or known
+        covariates), for the last steps whose future window runs past the series' end.
+        """
+        panel, T, F = self.panel_, self.input_size_, self.future_steps_
+        lengths = panel.lengths
+        n_obs = len(panel.values)
+        values = self._transformed(panel.values)
+        target = (values - np.repeat(self.scale_loc_, lengths)) / np.repeat(self.scale_scale_, lengths)
+        features = self._step_features(panel.freq, target, panel.ds, panel.exog)
+        series = np.repeat(np.arange(panel.n_series), lengths)
+        position = np.arange(n_obs) - np.repeat(panel.indptr[:-1], lengths)
+        ends = np.repeat(panel.indptr[1:], lengths)
+        # origin t: a full window [t - T, t) before it, and its F future steps inside the series
+        origins = np.flatnonzero((position >= T) & (np.arange(n_obs) + F <= ends))
+        quantiles = self._sorted_quantiles()
+        n_q = 1 if quantiles is None else quantiles.size
+        fitted = np.full(n_obs, np.nan)
+        for start in range(0, origins.size, self._in_sample_chunk):
+            chunk = origins[start : start + self._in_sample_chunk]
+            hist = features[chunk[:, None] - T + np.arange(T)]
+            # the future steps' targets are in these rows, but _predict_windows hides them
+            # (hide_future) as in training, so nothing at or after t reaches the network
+            futr = features[chunk[:, None] + np.arange(F)]
+            raw = self._predict_windows(hist, futr)
+            scaled = point_prediction(raw, raw.shape[1] // n_q, quantiles)[:, 0]
+            fitted[chunk] = self._untransformed(
+                scaled * self.scale_scale_[series[chunk]] + self.scale_loc_[series[chunk]]
+            )
+        return fitted
 
     def _transformed(self, values):
         return np.log(values) if self.log_ else values
