@@ -18,16 +18,18 @@ the measurements behind it are in benchmarks/RESULTS.md):
    from call to call at a fixed thread count, with no atomics.
 
 How the cells plug in without costing compile time or the on-disk cache:
-:func:`_drive` is inlined (``inline="always"``, at numba's IR level) into ONE
-``parallel=True`` entry per cell (``_rnn``, ``_lstm``, ``_gru``), which passes
-the cell's step functions to it. After inlining, each step is a plain global
-call inside the entry, so the entry caches like any function (a fresh process
-loads it and compiles nothing; tested). The three time loops take the step
-as an argument and are compiled only as part of an entry (``_config.JIT_INNER``:
-not cached on their own, since a signature holding a function never hits the
-cache). One entry per cell, not one per kernel: every compiled function
-re-optimises all the code it calls and numba's parallel passes cost seconds
-per function; three per cell took ~40 % longer to compile and load.
+:func:`_drive` is inlined (``inline="always"``, at numba's IR level) into two
+entries per cell, a ``parallel=True`` one (``_rnn``, ``_lstm``, ``_gru``) and a
+serial one (``_rnn_serial``, ...), which pass the cell module to it. After
+inlining, each step is a plain global call inside the entry, so the entry
+caches like any function (a fresh process loads it and compiles nothing;
+tested). The three time loops take the step as an argument and are compiled
+only as part of an entry (``_config.JIT_INNER``: not cached on their own, since
+a signature holding a function never hits the cache). One entry per cell and
+threading mode, not one per kernel: every compiled function re-optimises all
+the code it calls and numba's parallel passes cost seconds per function; three
+per cell took ~40 % longer to compile and load, and the serial entry spares a
+one-thread call (a default fit) the parallel passes altogether.
 
 All parallelism is numba's and every BLAS call runs single-threaded inside a
 shard, so callers must limit BLAS to one thread while kernels run
