@@ -145,36 +145,56 @@ def load_model(path):
 
 
 def _read(path):
-    """The weight vector and metadata of a model file, or a ValueError naming what is wrong.
+    """The weight vector and metadata of a model file, or a ValueError naming what is wrong."""
+    arrays, meta = read_archive(path, "model", ("params",), " (a forecaster's file loads with tsrnn.load_forecaster)")
+    return arrays["params"], meta
+
+
+def read_archive(path, kind, required=(), hint=""):
+    """The arrays and JSON metadata of a tsrnn ``.npz`` file, or a ValueError naming what is wrong.
 
     ``allow_pickle=False``: an object array in the file (which could run code when
-    unpickled) is refused, never loaded.
+    unpickled) is refused, never loaded. Shared by the model and forecaster formats.
+
+    Parameters
+    ----------
+    path : str or path-like
+    kind : str
+        What the file should be ('model', 'forecaster'), for the messages.
+    required : sequence of str, default=()
+        Array names the file must hold besides ``meta``.
+    hint : str, default=''
+        Appended to the message about missing entries.
+
+    Returns
+    -------
+    arrays : dict of str to ndarray
+        Every entry but ``meta``.
+    meta : dict
     """
     try:
         archive = np.load(path, allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):  # a .npy file loads as a bare array, not an archive
-            raise ValueError(f"{path} is a single NumPy array, not a tsrnn model file (an .npz archive).")
+            raise ValueError(f"{path} is a single NumPy array, not a tsrnn {kind} file (an .npz archive).")
         with archive:
-            missing = {"params", "meta"} - set(archive.files)
+            missing = {"meta", *required} - set(archive.files)
             if missing:
-                raise ValueError(
-                    f"{path} is not a tsrnn model file: it lacks {sorted(missing)} "
-                    "(a forecaster's file loads with tsrnn.load_forecaster)."
-                )
-            params, meta = archive["params"], json.loads(str(archive["meta"]))
+                raise ValueError(f"{path} is not a tsrnn {kind} file: it lacks {sorted(missing)}{hint}.")
+            arrays = {name: archive[name] for name in archive.files if name != "meta"}
+            meta = json.loads(str(archive["meta"]))
     except ValueError as error:
         if str(path) in str(error):
             raise
         raise ValueError(
-            f"{path} is not a readable tsrnn model file (truncated, damaged, or holding pickled objects): {error}"
+            f"{path} is not a readable tsrnn {kind} file (truncated, damaged, or holding pickled objects): {error}"
         ) from None
     except (OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
         if isinstance(error, FileNotFoundError):
             raise
-        raise ValueError(f"{path} is not a readable tsrnn model file (truncated or damaged): {error!r}") from None
+        raise ValueError(f"{path} is not a readable tsrnn {kind} file (truncated or damaged): {error!r}") from None
     if not isinstance(meta, dict):
-        raise ValueError(f"{path}: the model file's metadata is not a JSON object.")
-    return params, meta
+        raise ValueError(f"{path}: the {kind} file's metadata is not a JSON object.")
+    return arrays, meta
 
 
 def _jsonable(value):

@@ -40,13 +40,13 @@ reads regressor files and points to it when given a forecaster file.
 
 import dataclasses
 import json
-import zipfile
 
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import Ridge, RidgeCV
 
 from .._validation import validate_params
+from ..estimators.persistence import read_archive
 from ..nn import RecurrentNetwork
 from .base import FORECASTER_CLASSES
 from .conformal import Calibration, ConformalIntervals
@@ -324,25 +324,4 @@ def _decode(value, arrays):
 
 def _read(path):
     """The arrays and metadata of a forecaster file, or a ValueError naming what is wrong."""
-    try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):  # a .npy file loads as a bare array
-            raise ValueError(f"{path} is a single NumPy array, not a tsrnn forecaster file (an .npz archive).")
-        with archive:
-            if "meta" not in archive.files:
-                raise ValueError(f"{path} is not a tsrnn forecaster file: it has no 'meta' entry.")
-            arrays = {name: archive[name] for name in archive.files if name != "meta"}
-            meta = json.loads(str(archive["meta"]))
-    except ValueError as error:
-        if str(path) in str(error):
-            raise
-        raise ValueError(
-            f"{path} is not a readable tsrnn forecaster file (truncated, damaged, or holding pickled objects): {error}"
-        ) from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        if isinstance(error, FileNotFoundError):
-            raise
-        raise ValueError(f"{path} is not a readable tsrnn forecaster file (truncated or damaged): {error!r}") from None
-    if not isinstance(meta, dict):
-        raise ValueError(f"{path}: the forecaster file's metadata is not a JSON object.")
-    return arrays, meta
+    return read_archive(path, "forecaster")
