@@ -4,6 +4,12 @@ Run from the repository root:
 
     python benchmarks/accuracy.py                 # all datasets, seeds 0 1 2 -> benchmarks/ACCURACY.md
     python benchmarks/accuracy.py --datasets airpassengers --seeds 0
+    python benchmarks/accuracy.py --level         # point forecasts only (no interval columns; faster)
+
+Every model also forecasts its default 80 % and 95 % prediction intervals (``--level``):
+model-based for AutoARIMA and ETS, conformal for the others (RNNForecaster on its
+early-stopping validation windows, or on 19 refits at earlier cutoffs where those are too
+few for 95 %, which dominates the neural models' time).
 
 The same suite runs as ``tsrnn compare --suite``.
 """
@@ -77,6 +83,9 @@ GRU / LSTM; the AirPassengers hold-out is the last 12 months, target <= 0.5):
 """
 
 
+POINT_COLUMNS = ["mean_mase", "median_mase", "mean_smape", "mean_holdout_mase", "mean_seconds", "seed_spread"]
+
+
 def write_report(results, path, command, elapsed):
     import numba
     import pandas as pd
@@ -91,6 +100,7 @@ def write_report(results, path, command, elapsed):
     holdout = results.groupby(["dataset", "model"])["holdout_mase"].mean().unstack("dataset")
     spread = (per_dataset["max"] - per_dataset["min"]).unstack("dataset")
     seeds = sorted(int(s) for s in results["seed"].dropna().unique())
+    levels = [c.split("_", 1)[1] for c in results.columns if c.startswith("msis_")]
     lines = [
         "# Accuracy: tsrnn defaults vs classical baselines",
         "",
@@ -106,10 +116,11 @@ def write_report(results, path, command, elapsed):
         "",
         "## Summary across the suite",
         "",
-        markdown_table(summary),
+        markdown_table(summary[POINT_COLUMNS]),
         "",
         "`seed_spread`: max - min over seeds of the suite-mean MASE.",
         "",
+        *_interval_sections(results, summary, levels),
         "## MASE per dataset (mean over seeds)",
         "",
         markdown_table(wide),
@@ -132,6 +143,36 @@ def write_report(results, path, command, elapsed):
     Path(path).write_text("\n".join(lines))
 
 
+def _interval_sections(results, summary, levels):
+    """The report's prediction-interval tables: coverage, width and MSIS per model and level."""
+    if not levels:
+        return []
+    from tsrnn.evaluation.suite import markdown_table
+
+    columns = [f"mean_{kind}_{lv}" for lv in levels for kind in ("coverage", "width", "msis")]
+    table = summary[columns].rename(columns=lambda c: c[len("mean_") :])
+    per_dataset = {
+        lv: results.groupby(["dataset", "model"])[f"coverage_{lv}"].mean().unstack("dataset") for lv in levels
+    }
+    lines = [
+        "## Prediction intervals",
+        "",
+        f"Levels {', '.join(levels)} %, each model's default intervals (`predict(level=...)`): model-based",
+        "for AutoARIMA and ETS, conformal for the others (RNNForecaster calibrates on its early-stopping",
+        "validation windows, or on refits at earlier cutoffs where those are too few for the level).",
+        "`coverage`: share of backtest actuals inside the interval (nominal: the level / 100);",
+        "`width`: mean interval width over the in-sample seasonal naive MAE (`tsrnn.metrics.scaled_width`);",
+        "`msis`: mean scaled interval score (M4; width plus 2 / alpha times each miss, over the same scale;",
+        "lower is better). Means over datasets (each dataset's series averaged first) and seeds.",
+        "",
+        markdown_table(table),
+        "",
+    ]
+    for lv, frame in per_dataset.items():
+        lines += [f"### Coverage of the {lv} % interval per dataset (mean over seeds)", "", markdown_table(frame), ""]
+    return lines
+
+
 def main(argv=None):
     from tsrnn.evaluation.suite import run_suite, summarize
 
@@ -140,10 +181,17 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", default=None)
     parser.add_argument("--models", default="lstm,gru,rnn,autoarima,ets,seasonalnaive")
     parser.add_argument("--n-windows", type=int, default=3)
+    parser.add_argument(
+        "--level",
+        type=float,
+        nargs="*",
+        default=[80, 95],
+        help="prediction interval levels in percent to score (default 80 95); none: point forecasts only",
+    )
     parser.add_argument("--output", default=str(Path(__file__).with_name("ACCURACY.md")))
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    results = run_suite(args.models.split(","), args.seeds, args.datasets, args.n_windows)
+    results = run_suite(args.models.split(","), args.seeds, args.datasets, args.n_windows, level=args.level or None)
     elapsed = time.perf_counter() - start
     command = "python benchmarks/accuracy.py " + " ".join(argv if argv is not None else sys.argv[1:])
     write_report(results, args.output, command.strip(), elapsed)

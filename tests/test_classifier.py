@@ -86,7 +86,8 @@ def test_cross_entropy_is_stable_for_large_logits():
 @pytest.mark.parametrize("Estimator", [GRUClassifier, LSTMClassifier])
 def test_learns_which_half_holds_the_spike(Estimator):
     X, y = spike_half(n=600)
-    model = Estimator(hidden_size=16, learning_rate=0.02, max_epochs=60, random_state=0).fit(X[:400], y[:400])
+    model = Estimator(hidden_size=16, learning_rate=0.02, max_epochs=60, early_stopping=True, random_state=0)
+    model.fit(X[:400], y[:400])
     assert model.score(X[400:], y[400:]) >= 0.9
     assert 1 <= model.n_iter_ <= 60 and len(model.validation_scores_) == model.n_iter_
     assert all(0.0 <= s <= 1.0 for s in model.validation_scores_)
@@ -166,6 +167,20 @@ def test_partial_fit_takes_the_classes_up_front():
         model.partial_fit(X[:3], [0, 1, 2])
     with pytest.raises(ValueError, match="differ from the classes"):
         model.partial_fit(X, late, classes=[0, 1, 2])
+
+
+def test_warm_start_continues_with_the_first_fits_classes():
+    # as the warm_start docstring says: fit continues the network; labels must be among classes_
+    X, late = spike_half(n=200)
+    model = GRUClassifier(warm_start=True, **{**SMALL, "max_epochs": 2}).fit(X, late)
+    weights = model.network_.params.copy()
+    model.fit(X[late == 1], late[late == 1])  # a label missing: allowed
+    assert model.n_iter_ == 4 and list(model.classes_) == [0, 1]
+    assert not np.array_equal(model.network_.params, weights)
+    with pytest.raises(ValueError, match=r"labels \[2\] .* continued fit \(warm_start=True, partial_fit\) keeps"):
+        model.fit(X[:3], [0, 1, 2])
+    model.set_params(warm_start=False).fit(X[:30], np.arange(30) % 3)  # afresh: new classes are fine
+    assert list(model.classes_) == [0, 1, 2]
 
 
 def test_a_failed_fit_leaves_the_model_as_it_was():

@@ -92,6 +92,29 @@ def test_compare_plots_a_panel_dataset(capsys, tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 30_000
 
 
+def test_compare_scores_intervals_with_level(capsys, tmp_path):
+    board, forecasts = tmp_path / "board.csv", tmp_path / "forecasts.csv"
+    code, out, err = _run(
+        capsys,
+        *["compare", "--dataset", "nile", "--horizon", "3", "--n-windows", "2", "--models", "ets,seasonalnaive"],
+        *["--level", "80,95", "--quiet", "--output", str(board), "--forecasts", str(forecasts)],
+    )
+    assert code == 0, err
+    written = pd.read_csv(board, index_col="model")
+    for level in ("80", "95"):
+        assert {f"coverage-{level}", f"interval_score-{level}"} <= set(written.columns)
+        assert written[f"coverage-{level}"].between(0, 1).all()
+    frame = pd.read_csv(forecasts)
+    lo, hi = frame["ETS-lo-95"], frame["ETS-hi-95"]
+    assert (lo <= frame["ETS"]).all() and (frame["ETS"] <= hi).all()
+    assert (frame["ETS-lo-95"] <= frame["ETS-lo-80"]).all()
+
+
+def test_suite_refuses_level(capsys):
+    code, _, err = _run(capsys, "compare", "--suite", "--level", "80")
+    assert "drop --level" in _one_line_error(code, err)
+
+
 # ---------------------------------------------------------------- backtest
 
 

@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from tsrnn import GRURegressor, LSTMRegressor, RNNRegressor, load_model
+from tsrnn import GRURegressor, LSTMRegressor, RNNClassifier, RNNRegressor, load_model
 
 
 def noisy_sine_windows(n=700, window=24, horizon=6, noise=0.05, seed=0):
@@ -53,10 +53,32 @@ def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
+@pytest.mark.slow
+@parametrize_with_checks(
+    [LSTMRegressor(), GRURegressor(), RNNRegressor(), RNNClassifier()],
+    expected_failed_checks=_expected_failed_checks,
+)
+def test_default_estimators_pass_every_check(estimator, check):
+    """Default-constructed, as a user gets them: they learn the checks' small problems too
+    (check_regressors_train needs training R^2 > 0.5; early_stopping='auto' trains without a
+    20-sample validation split there)."""
+    check(estimator)
+
+
+def test_auto_early_stopping_holds_out_a_validation_set_from_1000_samples():
+    rng = np.random.default_rng(0)
+    for n, expected in [(999, False), (1000, True)]:
+        X, y = rng.standard_normal((n, 3)), rng.standard_normal(n)
+        model = GRURegressor(hidden_size=2, max_epochs=2, random_state=0).fit(X, y)
+        assert (model.validation_loss_curve_ is not None and len(model.validation_loss_curve_) > 0) == expected
+    with pytest.raises(ValueError, match="early_stopping"):
+        GRURegressor(early_stopping="sometimes").fit(X, y)
+
+
 def test_lstm_learns_noisy_sine_to_r2_095():
     X, y = noisy_sine_windows()
     split = int(0.8 * len(X))
-    model = LSTMRegressor(hidden_size=32, learning_rate=0.01, max_epochs=150, random_state=0)
+    model = LSTMRegressor(hidden_size=32, learning_rate=0.01, max_epochs=150, early_stopping=True, random_state=0)
     model.fit(X[:split], y[:split])
     assert model.score(X[split:], y[split:]) >= 0.95
     assert model.predict(X[split:]).shape == (len(X) - split, 6)
@@ -213,6 +235,27 @@ def test_a_loaded_model_continues_training(tmp_path):
     with pytest.raises(ValueError, match="format version 99, newer than this tsrnn reads"):
         np.savez(tmp_path / "other.npz", params=np.zeros(3), meta=np.array('{"format_version": 99}'))
         load_model(tmp_path / "other.npz")
+
+
+def test_foreign_files_are_refused_without_advising_unsafe_loading(tmp_path):
+    from tsrnn import load_forecaster
+
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    short = tmp_path / "short.npz"
+    short.write_bytes(b"PK\x03")  # a zip signature cut short
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, meta=np.array("{}"), params=np.array([{"x": 1}], dtype=object))
+    cases = [
+        (readme, "is not a readable tsrnn {kind} file: it is not a NumPy .npz archive"),
+        (short, "is not a readable tsrnn {kind} file: it is not a NumPy .npz archive"),
+        (pickled, "is not a readable tsrnn {kind} file: it holds pickled \\(object\\) data, which tsrnn never loads"),
+    ]
+    for path, message in cases:
+        for load, kind in ((load_model, "model"), (load_forecaster, "forecaster")):
+            with pytest.raises(ValueError, match=message.format(kind=kind)) as caught:
+                load(path)
+            text = str(caught.value)
+            assert str(path) in text and "allow_pickle" not in text and "unsafe" not in text
 
 
 def test_regressors_are_siblings_with_explicit_parameters():

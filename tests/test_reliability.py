@@ -47,7 +47,7 @@ def test_failed_refit_keeps_the_fitted_regressor():
     with pytest.raises(ValueError, match="different numbers of samples"):
         model.fit(X3, y3[:-5])
     with pytest.raises(ValueError, match="early_stopping needs at least 2 samples"):
-        model.fit(X3[:1], y3[:1])
+        model.set_params(early_stopping=True).fit(X3[:1], y3[:1])
     assert model.n_features_in_ == 1
     with pytest.raises(ValueError, match="is expecting 1 features"):
         model.predict(X3)  # was accepted on the 1-feature network after a failed refit

@@ -17,6 +17,7 @@ _LAZY = {
     "LSTMClassifier": "tsrnn.estimators",
     "GRUClassifier": "tsrnn.estimators",
     "load_model": "tsrnn.estimators",
+    "generate": "tsrnn.estimators",
     "load_forecaster": "tsrnn.forecasting",
     "RNNForecaster": "tsrnn.forecasting",
     "SeasonalNaive": "tsrnn.forecasting",

@@ -318,6 +318,7 @@ def _run_comparison(y, args, horizon, season_length):
         season_length=season_length,
         n_jobs=args.n_jobs,
         progress=not args.quiet,
+        level=args.level,
     )
     elapsed = time.perf_counter() - start
     _print_table(result.leaderboard)
@@ -358,7 +359,7 @@ def cmd_compare(args):
 def _run_suite(args):
     from .evaluation.suite import run_suite, summarize
 
-    fixed = ["horizon", "season_length", *MODEL_OPTIONS, "forecasts"]
+    fixed = ["horizon", "season_length", *MODEL_OPTIONS, "forecasts", "level"]
     given = [f"--{name.replace('_', '-')}" for name in fixed if getattr(args, name) is not None]
     if given:  # the suite's settings are fixed per dataset: say so rather than ignore them
         raise UsageError(f"--suite runs each dataset with its own horizon and default models; drop {', '.join(given)}.")
@@ -458,12 +459,16 @@ def build_parser():
         p.add_argument("--seed", type=_int_at_least(0), default=0, help="random_state of the networks (default 0)")
         p.add_argument("--quiet", action="store_true", help="no progress")
 
+    def add_level_option(p, text):
+        p.add_argument("--level", type=_levels, default=None, metavar="80,95", help=text)
+
     def add_comparison_options(p):
         p.add_argument("--n-windows", type=at_least_1, default=3, help="backtest windows (default 3)")
         p.add_argument("--n-jobs", type=_n_jobs, default=1, help="parallel (model, window) fits (default 1)")
         p.add_argument("--output", default=None, metavar="CSV", help="write the leaderboard to this CSV file")
         p.add_argument("--forecasts", default=None, metavar="CSV", help="write the backtest forecasts to this CSV file")
         p.add_argument("--plot", default=None, metavar="PNG", help="draw forecasts and leaderboard to this image")
+        add_level_option(p, "also score prediction intervals at these levels (%%): coverage, interval score")
 
     def add_csv_options(p):
         p.add_argument("--csv", required=True, help="file with one row per (series, time)")
@@ -496,9 +501,7 @@ def build_parser():
     p = sub.add_parser("forecast", help="fit the models on all of your CSV and write their forecasts")
     add_csv_options(p)
     add_model_options(p)
-    p.add_argument(
-        "--level", type=_levels, default=None, metavar="80,95", help="add prediction intervals at these levels (%%)"
-    )
+    add_level_option(p, "add prediction intervals at these levels (%%)")
     p.add_argument("--output", default=None, metavar="CSV", help="forecasts file (default: stdout)")
     p.add_argument("--plot", default=None, metavar="PNG", help="draw the forecasts after the history to this image")
     p.set_defaults(func=cmd_forecast)

@@ -8,6 +8,10 @@ its windows at once.
 (see :func:`metric`), which is all :func:`tsrnn.evaluation.evaluate` needs to apply it to a
 backtest and all ``RNNForecaster.auto`` needs to know which metrics it can minimise. The
 module is plain NumPy and sits in the bottom layer, so any layer may use it.
+
+The scaled metrics (MASE, MSIS, the scaled width) divide by :func:`seasonal_naive_scale`
+and are ``inf`` or ``nan`` where it is 0; how averages and rankings treat such values
+(never skipped for one model only) is the rule in :mod:`tsrnn.forecasting.scoring`.
 """
 
 import numpy as np
@@ -21,27 +25,36 @@ __all__ = [
     "mae",
     "mase",
     "metric",
+    "msis",
     "pinball",
     "rmse",
+    "scaled_width",
+    "seasonal_naive_scale",
     "smape",
 ]
 
 #: What a metric scores, i.e. the arguments it takes after ``y_true``:
 #: 'point' ``(y_pred)``; 'scaled' ``(y_pred, y_train, season_length)``;
-#: 'interval' ``(lo, hi, level)`` (level in percent); 'quantile' ``(q_pred, q)``.
-KINDS = ("point", "scaled", "interval", "quantile")
+#: 'interval' ``(lo, hi, level)`` (level in percent); 'scaled_interval'
+#: ``(lo, hi, level, y_train, season_length)``; 'quantile' ``(q_pred, q)``.
+#: The scaled kinds divide by :func:`seasonal_naive_scale` of the training data.
+KINDS = ("point", "scaled", "interval", "scaled_interval", "quantile")
 
 #: Metric name -> function, in definition order; filled by :func:`metric`.
 METRICS = {}
 
 
-def metric(kind):
+def metric(kind, lower_is_better=True):
     """Register the decorated function in :data:`METRICS` under its name.
 
     Parameters
     ----------
-    kind : {'point', 'scaled', 'interval', 'quantile'}
+    kind : {'point', 'scaled', 'interval', 'scaled_interval', 'quantile'}
         What the metric scores (see :data:`KINDS`); stored as the function's ``kind``.
+    lower_is_better : bool, default=True
+        Whether a lower score is a better forecast, so a leaderboard may rank on it
+        (stored as the function's ``lower_is_better``); False for a metric such as
+        :func:`coverage`, which should be near its nominal level instead.
 
     Returns
     -------
@@ -50,9 +63,12 @@ def metric(kind):
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}; got {kind!r}.")
+    if not isinstance(lower_is_better, bool):
+        raise TypeError(f"lower_is_better must be a bool; got {lower_is_better!r}.")
 
     def register(function):
         function.kind = kind
+        function.lower_is_better = lower_is_better
         METRICS[function.__name__] = function
         return function
 
@@ -127,8 +143,18 @@ def smape(y_true, y_pred):
     y_true, y_pred = _pair(y_true, y_pred)
     denominator = np.abs(y_true) + np.abs(y_pred)
     error = np.abs(y_true - y_pred)
-    terms = np.divide(200.0 * error, denominator, out=np.zeros_like(error), where=denominator > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # 0 / 0 counts as 0; a NaN forecast stays NaN (never a perfect score)
+        terms = np.where(denominator == 0, 0.0, 200.0 * error / np.where(denominator == 0, 1.0, denominator))
     return _scalar_or_array(np.mean(terms, axis=-1))
+
+
+def _check_season_length(season_length):
+    if isinstance(season_length, (bool, np.bool_)) or not isinstance(season_length, (int, np.integer)):
+        raise TypeError(f"season_length must be an int >= 1; got {season_length!r}.")
+    if season_length < 1:
+        raise ValueError(f"season_length must be an int >= 1 (1 for non-seasonal data); got {season_length!r}.")
+    return int(season_length)
 
 
 def _seasonal_naive_mae(y_train, season_length):
@@ -140,13 +166,49 @@ def _seasonal_naive_mae(y_train, season_length):
     return np.mean(np.abs(y_train[season_length:] - y_train[:-season_length]))
 
 
+def seasonal_naive_scale(y_train, season_length=1):
+    """In-sample MAE of the seasonal naive forecast, the denominator of MASE and MSIS.
+
+    ``mean(|y_t - y_{t-m}|)`` over the training data. It is 0 for a constant training
+    series (or one that repeats exactly every ``m`` steps), where every scaled metric is
+    undefined (``x / 0``); :func:`tsrnn.evaluation.evaluate` leaves such windows out of
+    the scaled metrics of every model alike.
+
+    Parameters
+    ----------
+    y_train : array-like of shape (n_train,), or a list of such arrays
+        One training series, or a list of training series (one per forecast row).
+    season_length : int, default=1
+        Season length ``m``, an int >= 1.
+
+    Returns
+    -------
+    scale : float, or ndarray of shape (len(y_train),) for a list of series
+    """
+    season_length = _check_season_length(season_length)
+    if isinstance(y_train, (list, tuple)) and len(y_train) and np.ndim(y_train[0]) > 0:
+        return np.array([_seasonal_naive_mae(t, season_length) for t in y_train])
+    return float(_seasonal_naive_mae(y_train, season_length))
+
+
+def _scale_for(y_true, y_train, season_length):
+    """The naive scale of each row of ``y_true`` (one shared series, or one per row)."""
+    if isinstance(y_train, (list, tuple)) and np.ndim(y_true) == 2:
+        if len(y_train) != np.shape(y_true)[0]:
+            raise ValueError(f"Got {len(y_train)} training series for {np.shape(y_true)[0]} forecast rows.")
+        return np.array([_seasonal_naive_mae(t, _check_season_length(season_length)) for t in y_train])
+    # a NumPy scalar: x / 0 is then inf (or NaN), never a ZeroDivisionError
+    return np.float64(seasonal_naive_scale(np.asarray(y_train, dtype=np.float64), season_length))
+
+
 @metric("scaled")
 def mase(y_true, y_pred, y_train, season_length=1):
     """Mean absolute scaled error (Hyndman & Koehler 2006).
 
     The MAE of the forecast divided by the in-sample MAE of the seasonal naive forecast
     on the training data: ``mae(y, f) / mean(|y_t - y_{t-m}|)``. A constant training
-    series (scale 0) gives ``inf`` (or ``nan`` for a perfect forecast).
+    series (scale 0, see :func:`seasonal_naive_scale`) gives ``inf`` (or ``nan`` for a
+    perfect forecast): MASE is undefined there, for every forecast alike.
 
     Parameters
     ----------
@@ -158,24 +220,19 @@ def mase(y_true, y_pred, y_train, season_length=1):
         The training data the forecast was made from; with 2-D ``y_true``, either one
         series shared by all rows or a list with one training series per row.
     season_length : int, default=1
-        Season length ``m`` of the naive scale.
+        Season length ``m`` of the naive scale, an int >= 1.
 
     Returns
     -------
     score : float or ndarray of shape (n_paths,)
     """
     y_true, y_pred = _pair(y_true, y_pred)
-    if isinstance(y_train, (list, tuple)) and y_true.ndim == 2:
-        if len(y_train) != y_true.shape[0]:
-            raise ValueError(f"Got {len(y_train)} training series for {y_true.shape[0]} forecast rows.")
-        scale = np.array([_seasonal_naive_mae(t, season_length) for t in y_train])
-    else:
-        scale = _seasonal_naive_mae(y_train, season_length)
+    scale = _scale_for(y_true, y_train, season_length)
     with np.errstate(divide="ignore", invalid="ignore"):
         return _scalar_or_array(mae(y_true, y_pred) / scale)
 
 
-@metric("interval")
+@metric("interval", lower_is_better=False)
 def coverage(y_true, lo, hi, level=None):
     """Share of actual values inside ``[lo, hi]`` (interval coverage, 0-1).
 
@@ -205,7 +262,7 @@ def interval_score(y_true, lo, hi, level):
     ``mean((hi - lo) + (2 / a) * (lo - y) * [y < lo] + (2 / a) * (y - hi) * [y > hi])`` with
     ``a = 1 - level / 100``: the width plus a penalty for each miss; lower is better, and
     it is minimised in expectation by the central ``level`` % interval of the truth.
-    Divided by the MASE scale it is the M4 competition's MSIS.
+    Divided by the MASE scale it is the M4 competition's MSIS (:func:`msis`).
 
     Parameters
     ----------
@@ -226,6 +283,71 @@ def interval_score(y_true, lo, hi, level):
     alpha = 1 - level / 100
     penalty = (2 / alpha) * (np.maximum(lo - y_true, 0.0) + np.maximum(y_true - hi, 0.0))
     return _scalar_or_array(np.mean(hi - lo + penalty, axis=-1))
+
+
+@metric("scaled_interval")
+def msis(y_true, lo, hi, level, y_train, season_length=1):
+    """Mean scaled interval score of the ``level`` % interval (the M4 competition's MSIS).
+
+    :func:`interval_score` divided by the in-sample MAE of the seasonal naive forecast on
+    the training data (:func:`seasonal_naive_scale`, the MASE denominator), so it is
+    comparable across series of different magnitudes; lower is better. A constant
+    training series (scale 0) gives ``inf`` or ``nan``: MSIS is undefined there.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (h,) or (n_paths, h)
+        Actual values.
+    lo, hi : array-like of the same shape
+        Interval bounds.
+    level : float
+        Nominal level in percent, in (0, 100).
+    y_train : array-like of shape (n_train,), or a list of such arrays
+        The training data, as in :func:`mase`.
+    season_length : int, default=1
+        Season length ``m`` of the naive scale, an int >= 1.
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_paths,)
+    """
+    score = interval_score(y_true, lo, hi, level)
+    scale = _scale_for(np.asarray(y_true, dtype=np.float64), y_train, season_length)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _scalar_or_array(np.asarray(score) / scale)
+
+
+@metric("scaled_interval", lower_is_better=False)
+def scaled_width(y_true, lo, hi, level, y_train, season_length=1):
+    """Mean width of the interval ``[lo, hi]`` divided by the seasonal naive scale.
+
+    ``mean(hi - lo) / mean(|y_t - y_{t-m}|)``: how wide an interval is in units of the
+    series' typical seasonal change, so widths compare across series and datasets. It
+    is not a score to minimise on its own (a narrow interval that misses is worse), so
+    leaderboards do not rank on it; :func:`msis` weighs width against misses.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (h,) or (n_paths, h)
+        Actual values (only their shape is used).
+    lo, hi : array-like of the same shape
+        Interval bounds.
+    level : float
+        Nominal level in percent (unused; kept for the 'scaled_interval' signature).
+    y_train : array-like of shape (n_train,), or a list of such arrays
+        The training data, as in :func:`mase`.
+    season_length : int, default=1
+        Season length ``m`` of the naive scale, an int >= 1.
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_paths,)
+    """
+    y_true, lo = _pair(y_true, lo)
+    _, hi = _pair(y_true, hi)
+    scale = _scale_for(y_true, y_train, season_length)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _scalar_or_array(np.mean(hi - lo, axis=-1) / scale)
 
 
 @metric("quantile")

@@ -173,6 +173,8 @@ def test_compare_leaderboard():
         "rmse",
         "coverage-80",
         "pinball",
+        "pinball-q0.1",
+        "pinball-q0.9",
         "compile_seconds",
         "fit_seconds",
         "predict_seconds",
@@ -214,6 +216,40 @@ def test_backtest_models_shares_windows_and_times_each_model():
 def test_compare_needs_distinct_aliases():
     with pytest.raises(ValueError, match="distinct aliases"):
         compare([Naive(), Naive()], ramp(30), horizon=2)
+
+
+@pytest.mark.parametrize(
+    ("models", "error", "match"),
+    [
+        ([object()], TypeError, "Models must be tsrnn forecasters"),
+        ([Naive(alias="ds")], ValueError, r"Alias\(es\) \['ds'\] would replace a column"),
+        ([Naive(alias="cutoff")], ValueError, "would replace a column"),
+        ([Naive(alias="N"), Naive(alias="N-lo-80")], ValueError, "reads as a column of model 'N'"),
+    ],
+)
+def test_aliases_that_would_break_the_frame_are_refused(models, error, match):
+    with pytest.raises(error, match=match):
+        compare(models, ramp(30), horizon=2)
+
+
+def test_compare_reads_a_long_frame_with_its_own_column_names():
+    y = pd.concat([as_long(ramp(30), "a"), as_long(ramp(30) * 2, "b")], ignore_index=True)
+    own = y.rename(columns={"unique_id": "store", "ds": "month", "y": "sales"})
+    models = [Naive(), SeasonalNaive(season_length=3)]
+    expected = compare(models, y, horizon=3, n_windows=2)
+    result = compare(models, own, horizon=3, n_windows=2, id_col="store", time_col="month", target_col="sales")
+    pd.testing.assert_frame_equal(
+        result.leaderboard.drop(columns=["fit_seconds", "predict_seconds", "compile_seconds"]),
+        expected.leaderboard.drop(columns=["fit_seconds", "predict_seconds", "compile_seconds"]),
+    )
+    assert list(result.forecasts.columns[:4]) == ["store", "month", "cutoff", "sales"]
+    pd.testing.assert_frame_equal(
+        result.forecasts.rename(columns={"store": "unique_id", "month": "ds", "sales": "y"}), expected.forecasts
+    )
+    with pytest.raises(ValueError, match=r"would replace a column of y"):
+        compare([Naive(alias="sales")], own, horizon=3, id_col="store", time_col="month", target_col="sales")
+    with pytest.raises(ValueError, match=r"y has no column\(s\) \['shop'\]"):
+        compare(models, own, horizon=3, id_col="shop", time_col="month", target_col="sales")
 
 
 def test_progress_bar(capsys):

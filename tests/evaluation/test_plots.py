@@ -118,3 +118,22 @@ def test_missing_matplotlib_names_the_extra(monkeypatch, comparison):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"tsrnn\[plot\]"):
         plot_leaderboard(leaderboard)
+
+
+@pytest.mark.parametrize("layout", ["series", "long"])
+def test_period_index_forecasts_plot_with_their_history(tmp_path, comparison, layout):
+    """PeriodIndex inputs (sktime's load_airline) keep their index type and plot on the time axis."""
+    y, _ = comparison
+    history = y["a"].copy()
+    history.index = history.index.to_period("Q")
+    if layout == "long":
+        history = history.rename_axis("ds").reset_index(name="y").assign(unique_id="a")
+    forecast = SeasonalNaive(season_length=4).fit(history).predict(4, level=[80])
+    figure = plot_forecasts(forecast, history, history=8)
+    (ax,) = figure.axes
+    assert _labels(ax)[:2] == ["actual", "SeasonalNaive"]
+    x_forecast = ax.get_lines()[1].get_xdata()
+    x_actual = ax.get_lines()[0].get_xdata()
+    assert len(x_actual) == 8 and len(x_forecast) == 4
+    assert np.all(np.asarray(x_forecast, dtype=float) > np.asarray(x_actual, dtype=float).max())  # after it
+    _assert_png(figure, tmp_path / f"period-{layout}.png")

@@ -216,11 +216,13 @@ def test_without_scaling_forecasts_are_not_equivariant():
     assert not np.allclose(((moved - 1e6) / 1000).to_numpy(), base.to_numpy(), atol=1e-3)
 
 
-def test_constant_series_get_unit_scale():
+def test_constant_series_get_zero_scale_and_forecast_their_constant():
     y = pd.DataFrame({"flat": np.full(30, 5.0), "spiky": np.r_[np.zeros(28), 10.0, 0.0]})
     model = tiny(horizon=2, input_size=4, scaler="robust").fit(y)
-    np.testing.assert_allclose(model.scale_scale_, [1.0, np.r_[np.zeros(28), 10.0, 0.0].std()])
-    assert np.isfinite(model.predict().to_numpy()).all()
+    np.testing.assert_allclose(model.scale_scale_, [0.0, np.r_[np.zeros(28), 10.0, 0.0].std()])
+    forecast = model.predict()
+    assert np.isfinite(forecast.to_numpy()).all()
+    np.testing.assert_array_equal(forecast["flat"], 5.0)
 
 
 # ---------------------------------------------------------------- windows

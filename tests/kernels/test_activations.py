@@ -7,7 +7,7 @@ import pytest
 from tsrnn import _config
 from tsrnn.kernels import activations
 
-FUNCTIONS = ("tanh", "sigmoid", "relu")
+FUNCTIONS = ("tanh", "sigmoid", "relu", "selu", "selu_slope")
 
 
 @numba.njit(**_config.JIT)
@@ -19,8 +19,12 @@ def _apply(code, x, out):
             out[k] = activations.tanh(x[k])
         elif code == 1:
             out[k] = activations.sigmoid(x[k])
-        else:
+        elif code == 2:
             out[k] = activations.relu(x[k])
+        elif code == 3:
+            out[k] = activations.selu(x[k])
+        else:
+            out[k] = activations.selu_slope(x[k])
 
 
 def apply(name, x):
@@ -140,3 +144,19 @@ def test_each_dtype_computes_in_its_own_type(name):
     signatures = {sig.args[0]: sig.return_type for sig in dispatcher.nopython_signatures}
     assert signatures[numba.float32] == numba.float32
     assert signatures[numba.float64] == numba.float64
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_selu_matches_torch_and_its_slope_its_derivative(dtype):
+    torch = pytest.importorskip("torch")
+    x = np.concatenate([np.linspace(-30.0, 30.0, 60_001), [0.0, -0.0, 1e-30, -1e-30, np.inf, -np.inf]]).astype(dtype)
+    y = apply("selu", x)
+    assert y.dtype == dtype
+    expected = torch.selu(torch.from_numpy(x.astype(np.float64))).numpy()
+    np.testing.assert_allclose(y, expected, rtol=2e-7 if dtype == np.float32 else 1e-15, atol=1e-300)
+    assert np.isnan(apply("selu", np.array([np.nan], dtype=dtype))).all()
+    # the slope from the output: scale above 0, scale * alpha * exp(x) below
+    slope = apply("selu_slope", y[np.isfinite(x)])
+    xs = x[np.isfinite(x)].astype(np.float64)
+    exact = np.where(xs > 0, activations.SELU_SCALE, activations.SELU_SCALE * activations.SELU_ALPHA * np.exp(xs))
+    np.testing.assert_allclose(slope, exact, rtol=1e-6 if dtype == np.float32 else 1e-12, atol=1e-6)

@@ -23,7 +23,7 @@ from tsrnn.kernels import ACTIVATIONS, CELLS, get_cell, get_kernels, reference, 
 
 from ._helpers import assert_same_results, make_problem
 
-CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
+CASES = [("rnn", "tanh"), ("rnn", "relu"), ("rnn", "selu"), ("lstm", "tanh"), ("gru", "tanh")]
 DTYPES = [np.float64, np.float32]
 # float32 kernels are compared with the float64 reference on the same
 # float32-cast inputs.

@@ -7,7 +7,7 @@ from tsrnn.kernels import reference
 
 from ._helpers import assert_same_results, make_problem
 
-CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
+CASES = [("rnn", "tanh"), ("rnn", "relu"), ("rnn", "selu"), ("lstm", "tanh"), ("gru", "tanh")]
 
 
 def _loss(cell, activation, x, params, state0, dout, dstateT):
@@ -34,7 +34,7 @@ def _numeric_grad(f, array, eps=1e-6):
 @pytest.mark.parametrize("num_layers", [1, 2])
 def test_backward_matches_finite_differences(cell, activation, num_layers, rng):
     x, params, state0, dout, dstateT = make_problem(cell, B=3, T=4, D=2, H=3, num_layers=num_layers, rng=rng)
-    if activation == "relu":  # keep pre-activations away from the kink at 0
+    if activation in ("relu", "selu"):  # keep pre-activations away from the kink at 0
         x *= 3.0
     _, _, cache = reference.forward(cell, x, params, state0, activation)
     dx, dstate0, grads = reference.backward(cell, params, cache, dout, dstateT, activation)
@@ -63,37 +63,10 @@ torch = pytest.importorskip("torch", reason="torch is the oracle for these tests
 
 
 def torch_forward_backward(cell, activation, x, params, state0, dout, dstateT):
-    """Outputs and all gradients from torch.nn in float64, with our weights copied in."""
-    num_layers = len(params)
-    H = params[0][1].shape[1]
-    kwargs = dict(input_size=x.shape[2], hidden_size=H, num_layers=num_layers, batch_first=True)
-    if cell == "rnn":
-        module = torch.nn.RNN(nonlinearity=activation, **kwargs)
-    else:
-        module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](**kwargs)
-    module = module.double()
-    with torch.no_grad():
-        for layer, weights in enumerate(params):
-            for name, w in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), weights):
-                getattr(module, f"{name}_l{layer}").copy_(torch.from_numpy(w))
-    tx = torch.tensor(x, requires_grad=True)
-    t_state0 = [torch.tensor(state0[:, s], requires_grad=True) for s in range(state0.shape[1])]
-    out, final = module(tx, tuple(t_state0) if cell == "lstm" else t_state0[0])
-    finals = final if cell == "lstm" else (final,)
-    loss = (out * torch.from_numpy(dout)).sum()
-    for s, f in enumerate(finals):
-        loss = loss + (f * torch.from_numpy(dstateT[:, s])).sum()
-    loss.backward()
-    grads = [
-        tuple(
-            getattr(module, f"{name}_l{layer}").grad.numpy()
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        )
-        for layer in range(num_layers)
-    ]
-    stateT = np.stack([f.detach().numpy() for f in finals], axis=1)
-    dstate0 = np.stack([s.grad.numpy() for s in t_state0], axis=1)
-    return out.detach().numpy(), stateT, tx.grad.numpy(), dstate0, grads
+    """Outputs and all gradients from torch in float64, with our weights copied in."""
+    from .test_torch_oracle import torch_network
+
+    return torch_network(cell, activation, x, params, state0, dout, dstateT, np.float64)
 
 
 @pytest.mark.parametrize("cell,activation", CASES)

@@ -12,11 +12,11 @@ NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 def torch_network(cell, activation, x, params, state0, dout, dstateT, dtype):
-    """Outputs and all gradients from torch.nn in ``dtype``, with our weights copied in.
-
-    Like ``test_reference.torch_forward_backward``, which is float64 only.
-    """
+    """Outputs and all gradients from torch.nn (or torch ops, for selu) in ``dtype``,
+    with our weights copied in."""
     t = lambda a, grad=False: torch.tensor(np.asarray(a, dtype), requires_grad=grad)
+    if activation == "selu":
+        return _torch_selu_rnn(x, params, state0, dout, dstateT, t)
     H = params[0][1].shape[1]
     kwargs = dict(input_size=x.shape[2], hidden_size=H, num_layers=len(params), batch_first=True)
     if cell == "rnn":
@@ -38,6 +38,27 @@ def torch_network(cell, activation, x, params, state0, dout, dstateT, dtype):
     stateT = np.stack([f.detach().numpy() for f in finals], axis=1)
     dstate0 = np.stack([s.grad.numpy() for s in t_state0], axis=1)
     return out.detach().numpy(), stateT, tx.grad.numpy(), dstate0, grads
+
+
+def _torch_selu_rnn(x, params, state0, dout, dstateT, t):
+    """torch.nn.RNN has no selu: the same recurrence in torch ops, with autograd as the oracle."""
+    weights = [[t(w, grad=True) for w in layer] for layer in params]
+    tx = t(x, grad=True)
+    h0 = [t(state0[layer, 0], grad=True) for layer in range(len(params))]
+    inputs, finals = tx, []
+    for layer, (W_ih, W_hh, b_ih, b_hh) in enumerate(weights):
+        h, outs = h0[layer], []
+        for step in range(inputs.shape[1]):
+            h = torch.selu(inputs[:, step] @ W_ih.T + b_ih + h @ W_hh.T + b_hh)
+            outs.append(h)
+        inputs = torch.stack(outs, dim=1)
+        finals.append(h)
+    final = torch.stack(finals)
+    loss = (inputs * t(dout)).sum() + (final * t(dstateT[:, 0])).sum()
+    loss.backward()
+    grads = [tuple(w.grad.numpy() for w in layer) for layer in weights]
+    dstate0 = np.stack([h.grad.numpy() for h in h0])[:, None]
+    return inputs.detach().numpy(), final.detach().numpy()[:, None], tx.grad.numpy(), dstate0, grads
 
 
 @pytest.mark.parametrize("num_layers", [1, 2])

@@ -15,7 +15,9 @@ def _network(cell, rng, num_layers=2, activation="tanh", output_size=3, dtype=np
     return net
 
 
-@pytest.mark.parametrize("cell,activation", [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")])
+@pytest.mark.parametrize(
+    "cell,activation", [("rnn", "tanh"), ("rnn", "relu"), ("rnn", "selu"), ("lstm", "tanh"), ("gru", "tanh")]
+)
 @pytest.mark.parametrize("loss", ["mse", "huber", "quantile"])
 def test_network_gradient_matches_finite_differences(cell, activation, loss, rng):
     quantiles = [0.1, 0.5, 0.9] if loss == "quantile" else None

@@ -6,13 +6,16 @@ sequence, of any type (ints, strings, bools). A stack of recurrent layers reads
 each sequence and a linear head maps the last hidden state to one logit per
 class; training minimises the softmax cross-entropy
 (:func:`tsrnn.nn.softmax_cross_entropy`, two logits for two classes too),
-weighted by ``class_weight``. ``LSTMClassifier`` and ``GRUClassifier`` fix the
+weighted by ``class_weight``. With ``return_sequences=True`` the head labels every
+step instead: ``y`` holds one label per step, shape ``(n_samples, seq_len)``, and the
+loss is the cross-entropy averaged over steps. ``LSTMClassifier`` and ``GRUClassifier`` fix the
 cell. The three are siblings over one private base, itself over the base the
 regressors share (:mod:`tsrnn.estimators.base`).
 """
 
 import numpy as np
 from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
@@ -21,50 +24,70 @@ from sklearn.utils.validation import check_array, column_or_1d
 from .._validation import NONE, Predicate, StrOptions
 from ..kernels import ACTIVATIONS, CELLS
 from ..nn import log_softmax, seeded_generator, softmax_cross_entropy
-from .base import CONTINUATION_DOC, NETWORK_DOC, OPTIMIZER_DOC, TRAINING_CONSTRAINTS, BaseRecurrentEstimator
+from .base import (
+    CLASSIFIER_CONTINUATION_DOC,
+    NETWORK_DOC,
+    NETWORK_PARAMS,
+    OPTIMIZER_DOC,
+    TOKEN_DOC,
+    TRAINING_CONSTRAINTS,
+    BaseRecurrentEstimator,
+)
 from .persistence import register_model
 
 __all__ = ["GRUClassifier", "LSTMClassifier", "RNNClassifier"]
 
 CLASSIFIER_CONSTRAINTS = {  # in signature order, so that the first bad parameter is the one reported
-    **{k: v for k, v in TRAINING_CONSTRAINTS.items() if k in ("hidden_size", "num_layers", "dropout")},
+    **{k: v for k, v in TRAINING_CONSTRAINTS.items() if k in NETWORK_PARAMS},
     "class_weight": [StrOptions({"balanced"}), Predicate("an instance of 'dict'", lambda v: isinstance(v, dict)), NONE],
     **TRAINING_CONSTRAINTS,
 }
 
 _PARAMS_DOC = (
     NETWORK_DOC
+    + TOKEN_DOC
     + """
+    return_sequences : bool, default=False
+        Label every step: the head maps the top layer's output at each step to
+        one logit per class, ``y`` holds one label per step, shape
+        ``(n_samples, seq_len)`` (``seq_len`` that of ``X``; ``classes_`` are
+        the labels of all steps), :meth:`predict` returns ``(n_samples,
+        seq_len)``, :meth:`predict_proba` ``(n_samples, seq_len, n_classes)``
+        and :meth:`score` the accuracy over all steps. The loss is the
+        cross-entropy averaged over steps as well as samples. Otherwise the
+        head reads the final state and labels each sequence once.
     class_weight : dict, 'balanced' or None, default=None
         Weight of each class in the loss, as ``{label: weight}`` (classes not
         named weigh 1; weights must be positive), 'balanced' for
-        ``n_samples / (n_classes * count(label))`` from the ``y`` of each fit,
-        or None for equal weights. A class weight scales its samples' share of
-        the loss and gradient."""
+        ``n_samples / (n_classes * count(label))`` from the ``y`` of each fit
+        (counting steps with ``return_sequences``), or None for equal weights.
+        A class weight scales its samples' (steps') share of the loss and gradient."""
     + OPTIMIZER_DOC
     + """\
-    early_stopping : bool, default=True
+    early_stopping : bool or 'auto', default='auto'
         Hold out a random ``validation_fraction`` of the samples, stratified by
         class when every class has two samples or more (drawn from
         ``random_state``), stop after ``n_iter_no_change`` epochs without
         improvement of the validation loss (the weighted cross-entropy) and
         restore the best weights; ``validation_scores_`` records the validation
         accuracy. Without it, the training loss decides when to stop and the
-        last weights are kept.
+        last weights are kept. 'auto' holds out a validation set only from
+        1,000 samples on: a split of a few dozen samples stops on noise.
 """
-    + CONTINUATION_DOC
+    + CLASSIFIER_CONTINUATION_DOC
 )
 
 _ATTRIBUTES_DOC = """
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels, sorted; column ``k`` of :meth:`predict_proba` is ``classes_[k]``.
+        The class labels, sorted; column ``k`` of :meth:`predict_proba` (its last
+        axis) is ``classes_[k]``.
     network_ : RecurrentNetwork
         The trained network (weights in ``network_.params``); its head has one logit per class.
     n_features_in_ : int
         Columns of 2-D ``X``, or features per step of 3-D ``X``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when 2-D ``X`` was a DataFrame with string column names.
     n_outputs_ : int
         Outputs of the network's head (``n_classes``).
@@ -82,7 +105,10 @@ _ATTRIBUTES_DOC = """
 
 
 def _accuracy(y_true, pred):
-    """Accuracy of logits ``pred`` against class-weighted one-hot rows (the trainer's validation score)."""
+    """Accuracy of logits ``pred`` against class-weighted one-hot rows (the trainer's validation score).
+
+    Per-step models pass one row per step (:func:`tsrnn.nn.training.step_rows`).
+    """
     return float(np.mean(np.argmax(pred, axis=1) == np.argmax(y_true, axis=1)))
 
 
@@ -112,6 +138,7 @@ class _BaseRNNClassifier(ClassifierMixin, BaseRecurrentEstimator):
             Input sequences, oldest step first; 2-D means one feature per step.
         y : array-like of shape (n_samples,)
             Labels, of two classes or more, of any type ``numpy.unique`` sorts.
+            With ``return_sequences``, of shape (n_samples, seq_len): one label per step.
 
         Returns
         -------
@@ -131,6 +158,7 @@ class _BaseRNNClassifier(ClassifierMixin, BaseRecurrentEstimator):
         ----------
         X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, seq_len)
         y : array-like of shape (n_samples,)
+            (n_samples, seq_len) with ``return_sequences``.
         classes : array-like of shape (n_classes,), default=None
             Every class of all the calls, needed on the first call when its ``y``
             lacks some; None takes the classes of the first call's ``y``. Later
@@ -152,9 +180,27 @@ class _BaseRNNClassifier(ClassifierMixin, BaseRecurrentEstimator):
         return n_targets  # one logit per class
 
     def _validate_y(self, y, reset, classes=None):
-        """Labels as rows of class weights: the one-hot row of each label times its class weight."""
-        y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
-        y = column_or_1d(y, warn=True)
+        """Labels as rows of class weights: the one-hot row of each label times its class weight.
+
+        ``(n_samples, n_classes)``, or ``(n_samples, seq_len, n_classes)`` for one label per step.
+        """
+        y = check_array(y, ensure_2d=False, allow_nd=self.return_sequences, dtype=None, input_name="y")
+        if self.return_sequences:
+            if y.ndim != 2:
+                raise ValueError(
+                    "With return_sequences=True, y must hold one label per step, shape "
+                    f"(n_samples, seq_len); got y of shape {y.shape}."
+                )
+            shape = y.shape
+            y = y.ravel()  # the labels of every step, sample-major
+        else:
+            if y.ndim == 2 and y.shape[1] > 1:
+                raise ValueError(
+                    f"y should be a 1d array of one label per sequence, got an array of shape {y.shape} "
+                    "instead. For one label per step, set return_sequences=True."
+                )
+            y = column_or_1d(y, warn=True)
+            shape = y.shape
         check_classification_targets(y)
         if reset:
             known = np.unique(y if classes is None else column_or_1d(np.asarray(classes)))
@@ -164,7 +210,7 @@ class _BaseRNNClassifier(ClassifierMixin, BaseRecurrentEstimator):
                     f"({known.tolist()!r})."
                 )
             self.classes_ = known
-            self._y_ndim = 1
+            self._y_ndim = len(shape)
         elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
             raise ValueError(
                 f"classes={np.asarray(classes).tolist()!r} differ from the classes the model was fitted "
@@ -175,21 +221,29 @@ class _BaseRNNClassifier(ClassifierMixin, BaseRecurrentEstimator):
         if np.any(unknown):
             raise ValueError(
                 f"y holds labels {np.unique(y[unknown]).tolist()!r} that are not among the classes "
-                f"{self.classes_.tolist()!r} of the first fit; pass every class in partial_fit's classes."
+                f"{self.classes_.tolist()!r} of the first fit, which a continued fit (warm_start=True, "
+                "partial_fit) keeps: pass every class in the first partial_fit's classes, or set "
+                "warm_start=False to fit afresh."
             )
         weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
         if np.any(~np.isfinite(weights)) or np.any(weights <= 0):
             raise ValueError(f"class_weight must give every class a finite positive weight; got {self.class_weight!r}.")
         target = np.zeros((y.shape[0], self.classes_.size))
         target[np.arange(y.shape[0]), index] = weights[index]
-        return target
+        return target.reshape(*shape, self.classes_.size)
 
     def _validation_split(self, y, n_val):
-        """A random split of the samples, stratified by class when every class can lend one."""
-        labels = np.argmax(y, axis=1)
-        counts = np.bincount(labels)
-        present = counts[counts > 0]
-        stratify = labels if present.min() >= 2 and present.size <= min(n_val, y.shape[0] - n_val) else None
+        """A random split of the samples, stratified by class when every class can lend one.
+
+        Per-step labels (``y`` of 3 dimensions) give a sample no single class: not stratified.
+        """
+        stratify = None
+        if y.ndim == 2:
+            labels = np.argmax(y, axis=1)
+            counts = np.bincount(labels)
+            present = counts[counts > 0]
+            if present.min() >= 2 and present.size <= min(n_val, y.shape[0] - n_val):
+                stratify = labels
         # a seed of its own for the split, so that it depends on random_state only
         seed = int(seeded_generator(self.random_state).integers(2**31 - 1))
         fit_idx, val_idx = train_test_split(
@@ -209,7 +263,8 @@ class _BaseRNNClassifier(ClassifierMixin, BaseRecurrentEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Column ``k`` for ``classes_[k]``.
+            Column ``k`` for ``classes_[k]``. With ``return_sequences``, of shape
+            (n_samples, seq_len, n_classes): one row per step.
         """
         return log_softmax(self._raw_predict(X))
 
@@ -223,7 +278,8 @@ class _BaseRNNClassifier(ClassifierMixin, BaseRecurrentEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Column ``k`` for ``classes_[k]``.
+            Column ``k`` for ``classes_[k]``. With ``return_sequences``, of shape
+            (n_samples, seq_len, n_classes): one row per step, each summing to 1.
         """
         return np.exp(self.predict_log_proba(X))
 
@@ -237,10 +293,38 @@ class _BaseRNNClassifier(ClassifierMixin, BaseRecurrentEstimator):
         Returns
         -------
         ndarray of shape (n_samples,)
-            Labels from ``classes_``.
+            Labels from ``classes_``; of shape (n_samples, seq_len) with ``return_sequences``.
         """
         logits = self._raw_predict(X)  # first: it raises NotFittedError on an unfitted model
-        return self.classes_[np.argmax(logits, axis=1)]
+        return self.classes_[np.argmax(logits, axis=-1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of :meth:`predict` on ``X`` against the labels ``y``.
+
+        As :meth:`sklearn.base.ClassifierMixin.score`; with ``return_sequences``,
+        the accuracy over every step of every sample (a sample's weight applies to
+        each of its steps).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, seq_len)
+        y : array-like of shape (n_samples,)
+            (n_samples, seq_len) with ``return_sequences``.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        if not self.return_sequences:
+            return super().score(X, y, sample_weight)
+        pred = self.predict(X)
+        y = check_array(y, ensure_2d=False, allow_nd=True, dtype=None, input_name="y")
+        if y.shape != pred.shape:
+            raise ValueError(f"y of shape {y.shape} does not match the predictions' shape {pred.shape}.")
+        if sample_weight is not None:
+            sample_weight = np.repeat(np.asarray(sample_weight, dtype=np.float64), pred.shape[1])
+        return float(accuracy_score(y.ravel(), pred.ravel(), sample_weight=sample_weight))
 
     # -- persistence ---------------------------------------------------------
 
@@ -259,15 +343,18 @@ class _BaseRNNClassifier(ClassifierMixin, BaseRecurrentEstimator):
 class RNNClassifier(_BaseRNNClassifier):
     __doc__ = f"""Recurrent-network sequence classifier (vanilla RNN, LSTM or GRU) on Numba kernels.
 
-    A stack of recurrent layers reads each sequence; a linear head maps the last
-    hidden state to one logit per class, trained with the softmax cross-entropy.
+    A stack of recurrent layers (optionally bidirectional) reads each sequence; a
+    linear head maps the last hidden state to one logit per class (or, with
+    ``return_sequences``, the output at every step to that step's logits),
+    trained with the softmax cross-entropy.
 
     Parameters
     ----------
     cell : {{'rnn', 'lstm', 'gru'}}, default='lstm'
         Recurrent cell.
-    activation : {{'tanh', 'relu'}}, default='tanh'
-        Activation of the 'rnn' cell (lstm and gru always use tanh).{_PARAMS_DOC}{_ATTRIBUTES_DOC}
+    activation : {{'tanh', 'relu', 'selu'}}, default='tanh'
+        Activation of the 'rnn' cell (lstm and gru always use tanh); 'relu' suits
+        ``recurrent_init='identity'`` and 'selu' ``recurrent_init='lecun_normal'``.{_PARAMS_DOC}{_ATTRIBUTES_DOC}
     Examples
     --------
     >>> import numpy as np
@@ -293,8 +380,13 @@ class RNNClassifier(_BaseRNNClassifier):
         cell="lstm",
         hidden_size=64,
         num_layers=1,
+        bidirectional=False,
         activation="tanh",
         dropout=0.0,
+        input_type="values",
+        vocab_size=None,
+        embedding_dim=None,
+        return_sequences=False,
         class_weight=None,
         optimizer="adam",
         learning_rate=1e-3,
@@ -303,7 +395,7 @@ class RNNClassifier(_BaseRNNClassifier):
         batch_size=64,
         max_epochs=200,
         clip_norm=1.0,
-        early_stopping=True,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -318,8 +410,13 @@ class RNNClassifier(_BaseRNNClassifier):
         self.cell = cell
         self.hidden_size = hidden_size
         self.num_layers = num_layers
+        self.bidirectional = bidirectional
         self.activation = activation
         self.dropout = dropout
+        self.input_type = input_type
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.return_sequences = return_sequences
         self.class_weight = class_weight
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -361,7 +458,12 @@ class LSTMClassifier(_BaseRNNClassifier):
         self,
         hidden_size=64,
         num_layers=1,
+        bidirectional=False,
         dropout=0.0,
+        input_type="values",
+        vocab_size=None,
+        embedding_dim=None,
+        return_sequences=False,
         class_weight=None,
         optimizer="adam",
         learning_rate=1e-3,
@@ -370,7 +472,7 @@ class LSTMClassifier(_BaseRNNClassifier):
         batch_size=64,
         max_epochs=200,
         clip_norm=1.0,
-        early_stopping=True,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -384,7 +486,12 @@ class LSTMClassifier(_BaseRNNClassifier):
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
+        self.bidirectional = bidirectional
         self.dropout = dropout
+        self.input_type = input_type
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.return_sequences = return_sequences
         self.class_weight = class_weight
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -426,7 +533,12 @@ class GRUClassifier(_BaseRNNClassifier):
         self,
         hidden_size=64,
         num_layers=1,
+        bidirectional=False,
         dropout=0.0,
+        input_type="values",
+        vocab_size=None,
+        embedding_dim=None,
+        return_sequences=False,
         class_weight=None,
         optimizer="adam",
         learning_rate=1e-3,
@@ -435,7 +547,7 @@ class GRUClassifier(_BaseRNNClassifier):
         batch_size=64,
         max_epochs=200,
         clip_norm=1.0,
-        early_stopping=True,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -449,7 +561,12 @@ class GRUClassifier(_BaseRNNClassifier):
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
+        self.bidirectional = bidirectional
         self.dropout = dropout
+        self.input_type = input_type
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.return_sequences = return_sequences
         self.class_weight = class_weight
         self.optimizer = optimizer
         self.learning_rate = learning_rate

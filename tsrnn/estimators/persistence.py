@@ -6,7 +6,9 @@ A model file is a NumPy ``.npz`` archive (read with ``allow_pickle=False``) of t
     The flat weight vector of the network (``network_.params``), in the model's dtype.
 ``meta``
     A JSON string: ``format_version`` (:data:`FORMAT_VERSION`), ``estimator`` (the
-    class name), ``params`` (the constructor parameters), and the fitted shapes
+    class name), ``params`` (the constructor parameters, ``bidirectional`` and
+    ``return_sequences`` among them: files written before those existed load with
+    their default, False), and the fitted shapes
     ``input_size``, ``n_outputs``, ``y_ndim``, ``input_ndim``, ``n_features_in`` and
     ``feature_names_in`` (a list, or null); optionally ``extra``, the fitted state
     particular to a class (a classifier's ``classes_``), from its ``_persisted_state()``
@@ -31,6 +33,9 @@ import zipfile
 import numpy as np
 
 FORMAT_VERSION = 1
+
+# the first bytes of a zip archive (.npz) and of a .npy file
+ZIP_MAGIC, NPY_MAGIC = b"PK\x03\x04", b"\x93NUMPY"
 
 # class name (as written in a file's meta) -> class
 MODEL_CLASSES = {}
@@ -173,6 +178,19 @@ def read_archive(path, kind, required=(), hint=""):
     meta : dict
     """
     try:
+        with open(path, "rb") as f:
+            head = f.read(len(NPY_MAGIC))
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise ValueError(f"{path} is not a readable tsrnn {kind} file: {error!r}") from None
+    if not head.startswith((ZIP_MAGIC, NPY_MAGIC)):
+        # numpy would take it for a pickle and advise unsafe loading: say what it is instead
+        raise ValueError(
+            f"{path} is not a readable tsrnn {kind} file: it is not a NumPy .npz archive (it does not "
+            "start with the zip signature)."
+        )
+    try:
         archive = np.load(path, allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):  # a .npy file loads as a bare array, not an archive
             raise ValueError(f"{path} is a single NumPy array, not a tsrnn {kind} file (an .npz archive).")
@@ -185,6 +203,10 @@ def read_archive(path, kind, required=(), hint=""):
     except ValueError as error:
         if str(path) in str(error):
             raise
+        if "pickle" in str(error):  # numpy's text advises allow_pickle=True: never repeat that
+            raise ValueError(
+                f"{path} is not a readable tsrnn {kind} file: it holds pickled (object) data, which tsrnn never loads."
+            ) from None
         raise ValueError(
             f"{path} is not a readable tsrnn {kind} file (truncated, damaged, or holding pickled objects): {error}"
         ) from None

@@ -2,7 +2,11 @@
 
 ``RNNRegressor`` takes sequences ``X`` of shape ``(n_samples, seq_len,
 n_features)`` (or ``(n_samples, seq_len)`` for one feature) and targets ``y`` of
-shape ``(n_samples,)`` or ``(n_samples, n_targets)``, e.g. a forecast horizon.
+shape ``(n_samples,)`` or ``(n_samples, n_targets)``, e.g. a forecast horizon
+(``input_type='tokens'``: integer token ids ``(n_samples, seq_len)`` through a trained
+embedding);
+with ``return_sequences=True``, one target (or ``n_targets``) per step, ``y`` of
+shape ``(n_samples, seq_len)`` or ``(n_samples, seq_len, n_targets)``.
 ``LSTMRegressor`` and ``GRURegressor`` fix the cell. The three are siblings over
 one private base that holds fit, predict and save; they train through
 :class:`tsrnn.nn.Trainer` and save in the format of :mod:`tsrnn.estimators.persistence`.
@@ -10,13 +14,22 @@ one private base that holds fit, predict and save; they train through
 
 import numpy as np
 from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._validation import NONE, QUANTILES, StrOptions
 from ..kernels import ACTIVATIONS, CELLS
 from ..nn import LOSSES
-from ..nn.training import point_prediction, quantile_predictions
-from .base import DTYPES, NETWORK_DOC, TRAINING_CONSTRAINTS, TRAINING_DOC, BaseRecurrentEstimator
+from ..nn.training import point_prediction, quantile_predictions, step_rows
+from .base import (
+    DTYPES,
+    NETWORK_DOC,
+    NETWORK_PARAMS,
+    TOKEN_DOC,
+    TRAINING_CONSTRAINTS,
+    TRAINING_DOC,
+    BaseRecurrentEstimator,
+)
 from .persistence import register_model
 
 __all__ = ["DTYPES", "PARAMETER_CONSTRAINTS", "GRURegressor", "LSTMRegressor", "RNNRegressor"]
@@ -25,14 +38,22 @@ __all__ = ["DTYPES", "PARAMETER_CONSTRAINTS", "GRURegressor", "LSTMRegressor", "
 # Public so that models built on the same network (RNNForecaster) check them alike.
 _LOSS_CONSTRAINTS = {"loss": [StrOptions(LOSSES)], "quantiles": [QUANTILES, NONE]}
 PARAMETER_CONSTRAINTS = {  # in signature order, so that the first bad parameter is the one reported
-    **{k: v for k, v in TRAINING_CONSTRAINTS.items() if k in ("hidden_size", "num_layers", "dropout")},
+    **{k: v for k, v in TRAINING_CONSTRAINTS.items() if k in NETWORK_PARAMS},
     **_LOSS_CONSTRAINTS,
     **TRAINING_CONSTRAINTS,
 }
 
 _PARAMS_DOC = (
     NETWORK_DOC
+    + TOKEN_DOC
     + """
+    return_sequences : bool, default=False
+        Predict at every step: the head maps the top layer's output at each step
+        to that step's targets, ``y`` of shape ``(n_samples, seq_len)`` or
+        ``(n_samples, seq_len, n_targets)`` (``seq_len`` that of ``X``), and
+        :meth:`predict` returns that shape. The loss is the mean over steps as
+        well as samples; :meth:`score` is the R^2 over all steps. Otherwise the
+        head reads the final state and predicts once per sequence.
     loss : {'mse', 'mae', 'huber', 'quantile'}, default='mse'
         Training loss; 'quantile' is the pinball loss averaged over ``quantiles``.
     quantiles : sequence of float, default=None
@@ -48,10 +69,10 @@ _ATTRIBUTES_DOC = """
         The trained network (weights in ``network_.params``).
     n_features_in_ : int
         Columns of 2-D ``X``, or features per step of 3-D ``X``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when 2-D ``X`` was a DataFrame with string column names.
     n_outputs_ : int
-        Targets per sample.
+        Targets per sample (per step with ``return_sequences``).
     loss_curve_ : list of float
         Mean training loss per epoch.
     validation_loss_curve_ : list of float
@@ -96,7 +117,9 @@ class _BaseRNNRegressor(RegressorMixin, BaseRecurrentEstimator):
         X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, seq_len)
             Input sequences, oldest step first; 2-D means one feature per step.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            Targets, e.g. the next ``n_targets`` values of a series.
+            Targets, e.g. the next ``n_targets`` values of a series. With
+            ``return_sequences``, of shape (n_samples, seq_len) or
+            (n_samples, seq_len, n_targets): the targets of every step.
 
         Returns
         -------
@@ -116,6 +139,7 @@ class _BaseRNNRegressor(RegressorMixin, BaseRecurrentEstimator):
         ----------
         X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, seq_len)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            (n_samples, seq_len) or (n_samples, seq_len, n_targets) with ``return_sequences``.
 
         Returns
         -------
@@ -142,15 +166,25 @@ class _BaseRNNRegressor(RegressorMixin, BaseRecurrentEstimator):
         return n_targets * (1 if self._quantiles is None else self._quantiles.size)
 
     def _validate_y(self, y, reset):
-        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
-        if y.ndim not in (1, 2):
-            raise ValueError(f"y must be 1-D or 2-D; got an array of shape {y.shape}.")
+        y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, input_name="y")
+        if self.return_sequences:
+            if y.ndim not in (2, 3):
+                raise ValueError(
+                    "With return_sequences=True, y must have shape (n_samples, seq_len) or "
+                    f"(n_samples, seq_len, n_targets), the targets of every step; got y of shape {y.shape}."
+                )
+        elif y.ndim not in (1, 2):
+            raise ValueError(
+                f"y must be 1-D or 2-D; got an array of shape {y.shape}. "
+                "For targets at every step, set return_sequences=True."
+            )
         if reset:
             self._y_ndim = y.ndim
-        y = y.reshape(y.shape[0], -1)
-        if not reset and y.shape[1] != self.n_outputs_:
+        # (n_samples, n_targets), or (n_samples, seq_len, n_targets) per step
+        y = y.reshape(*y.shape[: 1 + self.return_sequences], -1)
+        if not reset and y.shape[-1] != self.n_outputs_:
             raise ValueError(
-                f"y has {y.shape[1]} targets, but {type(self).__name__} was fitted with {self.n_outputs_}."
+                f"y has {y.shape[-1]} targets, but {type(self).__name__} was fitted with {self.n_outputs_}."
             )
         return y
 
@@ -166,10 +200,45 @@ class _BaseRNNRegressor(RegressorMixin, BaseRecurrentEstimator):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
-            With ``loss='quantile'``, the quantile nearest the median.
+            With ``loss='quantile'``, the quantile nearest the median. With
+            ``return_sequences``, of the shape of the fitted ``y``:
+            (n_samples, seq_len) or (n_samples, seq_len, n_targets).
         """
-        pred = point_prediction(self._raw_predict(X), self.n_outputs_, self._quantiles)
+        raw = self._raw_predict(X)
+        pred = point_prediction(step_rows(raw), self.n_outputs_, self._quantiles)
+        if raw.ndim == 3:  # per step
+            return pred.reshape(raw.shape[0], raw.shape[1]) if self._y_ndim == 2 else pred.reshape(*raw.shape[:2], -1)
         return pred.ravel() if self._y_ndim == 1 else pred
+
+    def score(self, X, y, sample_weight=None):
+        """R^2 of :meth:`predict` on ``X`` against ``y``, averaged over targets.
+
+        As :meth:`sklearn.base.RegressorMixin.score`; with ``return_sequences``,
+        every step of every sample is one observation (a sample's weight applies
+        to each of its steps).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len, n_features) or (n_samples, seq_len)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            (n_samples, seq_len) or (n_samples, seq_len, n_targets) with ``return_sequences``.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        if not self.return_sequences:
+            return super().score(X, y, sample_weight)
+        pred = self.predict(X)
+        y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, input_name="y")
+        if y.shape != pred.shape:
+            raise ValueError(f"y of shape {y.shape} does not match the predictions' shape {pred.shape}.")
+        steps = pred.shape[1]
+        if sample_weight is not None:
+            sample_weight = np.repeat(np.asarray(sample_weight, dtype=np.float64), steps)
+        rows = y.reshape(y.shape[0] * steps, -1), pred.reshape(pred.shape[0] * steps, -1)
+        return float(r2_score(*rows, sample_weight=sample_weight))
 
     def predict_quantiles(self, X):
         """Predict every quantile of ``quantiles`` (models trained with ``loss='quantile'``).
@@ -181,27 +250,32 @@ class _BaseRNNRegressor(RegressorMixin, BaseRecurrentEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_targets, n_quantiles)
-            Quantiles in increasing order of probability and never crossing.
+            Quantiles in increasing order of probability and never crossing; with
+            ``return_sequences``, of shape (n_samples, seq_len, n_targets, n_quantiles).
         """
         check_is_fitted(self, "network_")
         if self._quantiles is None:
             raise ValueError("predict_quantiles needs a model fitted with loss='quantile' and quantiles.")
-        return quantile_predictions(self._raw_predict(X), self.n_outputs_, self._quantiles)
+        raw = self._raw_predict(X)
+        q = quantile_predictions(step_rows(raw), self.n_outputs_, self._quantiles)
+        return q.reshape(*raw.shape[:2], *q.shape[1:]) if raw.ndim == 3 else q
 
 
 @register_model
 class RNNRegressor(_BaseRNNRegressor):
     __doc__ = f"""Recurrent-network regressor (vanilla RNN, LSTM or GRU) on Numba kernels.
 
-    A stack of recurrent layers reads each sequence; a linear head maps the last
-    hidden state to the targets.
+    A stack of recurrent layers (optionally bidirectional) reads each sequence; a
+    linear head maps the last hidden state to the targets, or with
+    ``return_sequences`` the output at every step to that step's targets.
 
     Parameters
     ----------
     cell : {{'rnn', 'lstm', 'gru'}}, default='lstm'
         Recurrent cell.
-    activation : {{'tanh', 'relu'}}, default='tanh'
-        Activation of the 'rnn' cell (lstm and gru always use tanh).{_PARAMS_DOC}{_ATTRIBUTES_DOC}
+    activation : {{'tanh', 'relu', 'selu'}}, default='tanh'
+        Activation of the 'rnn' cell (lstm and gru always use tanh); 'relu' suits
+        ``recurrent_init='identity'`` and 'selu' ``recurrent_init='lecun_normal'``.{_PARAMS_DOC}{_ATTRIBUTES_DOC}
     Examples
     --------
     >>> import numpy as np
@@ -226,8 +300,13 @@ class RNNRegressor(_BaseRNNRegressor):
         cell="lstm",
         hidden_size=64,
         num_layers=1,
+        bidirectional=False,
         activation="tanh",
         dropout=0.0,
+        input_type="values",
+        vocab_size=None,
+        embedding_dim=None,
+        return_sequences=False,
         loss="mse",
         quantiles=None,
         optimizer="adam",
@@ -237,7 +316,7 @@ class RNNRegressor(_BaseRNNRegressor):
         batch_size=64,
         max_epochs=200,
         clip_norm=1.0,
-        early_stopping=True,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -252,8 +331,13 @@ class RNNRegressor(_BaseRNNRegressor):
         self.cell = cell
         self.hidden_size = hidden_size
         self.num_layers = num_layers
+        self.bidirectional = bidirectional
         self.activation = activation
         self.dropout = dropout
+        self.input_type = input_type
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.return_sequences = return_sequences
         self.loss = loss
         self.quantiles = quantiles
         self.optimizer = optimizer
@@ -296,7 +380,12 @@ class LSTMRegressor(_BaseRNNRegressor):
         self,
         hidden_size=64,
         num_layers=1,
+        bidirectional=False,
         dropout=0.0,
+        input_type="values",
+        vocab_size=None,
+        embedding_dim=None,
+        return_sequences=False,
         loss="mse",
         quantiles=None,
         optimizer="adam",
@@ -306,7 +395,7 @@ class LSTMRegressor(_BaseRNNRegressor):
         batch_size=64,
         max_epochs=200,
         clip_norm=1.0,
-        early_stopping=True,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -320,7 +409,12 @@ class LSTMRegressor(_BaseRNNRegressor):
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
+        self.bidirectional = bidirectional
         self.dropout = dropout
+        self.input_type = input_type
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.return_sequences = return_sequences
         self.loss = loss
         self.quantiles = quantiles
         self.optimizer = optimizer
@@ -363,7 +457,12 @@ class GRURegressor(_BaseRNNRegressor):
         self,
         hidden_size=64,
         num_layers=1,
+        bidirectional=False,
         dropout=0.0,
+        input_type="values",
+        vocab_size=None,
+        embedding_dim=None,
+        return_sequences=False,
         loss="mse",
         quantiles=None,
         optimizer="adam",
@@ -373,7 +472,7 @@ class GRURegressor(_BaseRNNRegressor):
         batch_size=64,
         max_epochs=200,
         clip_norm=1.0,
-        early_stopping=True,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -387,7 +486,12 @@ class GRURegressor(_BaseRNNRegressor):
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
+        self.bidirectional = bidirectional
         self.dropout = dropout
+        self.input_type = input_type
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.return_sequences = return_sequences
         self.loss = loss
         self.quantiles = quantiles
         self.optimizer = optimizer

@@ -8,8 +8,8 @@ formulas in :mod:`tsrnn.metrics`; they are re-exported here, where users look fo
 """
 
 from ..forecasting.backtest import backtest
-from ..forecasting.scoring import evaluate
-from ..metrics import METRICS, coverage, mae, mase, pinball, rmse, smape
+from ..forecasting.scoring import evaluate, rank_models
+from ..metrics import METRICS, coverage, interval_score, mae, mase, msis, pinball, rmse, scaled_width, smape
 from .compare import Comparison, compare
 from .plots import plot_comparison, plot_forecasts, plot_leaderboard
 
@@ -20,12 +20,16 @@ __all__ = [
     "compare",
     "coverage",
     "evaluate",
+    "interval_score",
     "mae",
     "mase",
+    "msis",
     "pinball",
     "plot_comparison",
     "plot_forecasts",
     "plot_leaderboard",
+    "rank_models",
     "rmse",
+    "scaled_width",
     "smape",
 ]

@@ -8,7 +8,8 @@ Modules: ``base`` (the contract), ``panel`` (the data layout), ``naive``, ``arim
 ``arima_search``, ``ets`` (the baselines, on ``per_series`` and ``intervals``), ``conformal``
 (calibrated prediction intervals for every forecaster), ``rnn``
 with ``windows`` and ``linear`` (the neural forecaster), ``backtest`` and ``scoring``
-(rolling-origin evaluation of one model), ``search`` (``RNNForecaster.auto``) and
+(rolling-origin evaluation of one model), ``distributed`` (forecasts and backtests with the
+series partitioned over a Dask cluster), ``search`` (``RNNForecaster.auto``) and
 ``registry`` (the named model line-up).
 
 Names are loaded on first use (PEP 562), as in :mod:`tsrnn`: importing a light module

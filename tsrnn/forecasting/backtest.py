@@ -11,9 +11,14 @@ with the series, and each earlier window starts ``step`` observations before the
 A model fitted at a cutoff sees the series up to that cutoff only; covariates of the
 forecast steps reach it only through ``X_future``.
 
-Runs are spread over ``n_jobs`` joblib workers, one (model, window) fit per task, so
-``with joblib.parallel_config(backend="dask"): backtest(..., n_jobs=-1)`` runs them on a
-Dask cluster (with a ``dask.distributed.Client`` connected).
+Two ways to run in parallel:
+
+- ``n_jobs`` joblib workers, one (model, window) fit per task on the whole panel, so
+  ``with joblib.parallel_config(backend="dask"): backtest(..., n_jobs=-1)`` also runs them
+  on a Dask cluster. Every task gets the training rows of all series up to its cutoff.
+- ``backend="dask"``: the series are partitioned by ``unique_id`` over the workers of the
+  connected ``dask.distributed.Client`` and each task backtests its own series only
+  (:mod:`tsrnn.forecasting.distributed`): the way to scale to many series.
 """
 
 import copy
@@ -159,6 +164,7 @@ def backtest_models(
     id_col=None,
     time_col=None,
     target_col=None,
+    backend=None,
 ):
     """Backtest several models on the same windows; see :func:`backtest` for the parameters.
 
@@ -169,6 +175,8 @@ def backtest_models(
     y, horizon, n_windows, step, refit, strategy, window_size, n_jobs, X, progress, level
         As in :func:`backtest`; ``n_jobs`` spreads all (model, window) fits.
     id_col, time_col, target_col : str or None, default=None
+        As in :func:`backtest`.
+    backend : {'dask'} or None, default=None
         As in :func:`backtest`.
 
     Returns
@@ -181,15 +189,60 @@ def backtest_models(
         ``predict_seconds``, totals over all windows measured inside the workers. With
         ``n_jobs > 1`` the workers load the kernels from numba's on-disk cache (written by
         the warm-up when ``TSRNN_CACHE`` is on), which stays in their ``fit_seconds``.
+        With ``backend='dask'``, ``compile_seconds`` is the longest of the workers' and
+        the other two are sums over the partitions.
     """
     panel = to_panel(y, X, True, id_col, time_col, target_col)
-    windows, horizon = _make_windows(panel, horizon, n_windows, step, strategy, window_size)
-    long = panel.to_long()
-    exog_columns = ["unique_id", "ds", *panel.exog_names] if panel.exog is not None else None
+    if backend == "dask":
+        # imported here: distributed builds on this module (and dask stays optional)
+        from .distributed import backtest_partitioned
+
+        return backtest_partitioned(
+            models, panel, horizon, n_windows, step, refit, strategy, window_size, n_jobs, progress, level
+        )
+    if backend is not None:
+        raise ValueError(f"backend must be None (joblib) or 'dask'. Got {backend!r} instead.")
+    return _backtest_panel(
+        models, panel, horizon, n_windows, step, refit, strategy, window_size, n_jobs, progress, level
+    )
+
+
+def _check_aliases(models, columns=()):
+    """The models' aliases, once each is known to name forecast columns without a clash
+    (``columns``: the data's own id, time and target names, which the frame also holds)."""
+    for model in models:
+        if not all(callable(getattr(model, name, None)) for name in ("fit", "predict")) or not hasattr(model, "alias"):
+            raise TypeError(
+                f"Models must be tsrnn forecasters (with fit, predict and alias); got {type(model).__name__}."
+            )
     aliases = [m.alias for m in models]
     duplicated = sorted({a for a in aliases if aliases.count(a) > 1})
     if duplicated:
         raise ValueError(f"Models need distinct aliases; {duplicated} appear more than once (set alias=...).")
+    reserved = sorted(set(aliases) & {*BACKTEST_COLUMNS, *columns, "index"})
+    if reserved:
+        raise ValueError(f"Alias(es) {reserved} would replace a column of the backtest frame; set another alias=.")
+    # a model's columns are its alias and alias-q0.1, alias-lo-80, ...: no alias may start another's
+    clashes = sorted((a, b) for a in aliases for b in aliases if a != b and b.startswith(f"{a}-"))
+    if clashes:
+        a, b = clashes[0]
+        raise ValueError(f"Alias {b!r} reads as a column of model {a!r} ({a}-...); give one of them another alias=.")
+    return aliases
+
+
+def _backtest_panel(
+    models, panel, horizon, n_windows, step, refit, strategy, window_size, n_jobs, progress, level, fitted=None
+):
+    """:func:`backtest_models` on a :class:`~tsrnn.forecasting.panel.Panel`.
+
+    ``fitted`` maps a model's position to a function of the first window's training
+    frame that returns the model already fitted (``refit=False`` only: a global model
+    fitted elsewhere on all series, attached to this panel's); the others are fitted here.
+    """
+    windows, horizon = _make_windows(panel, horizon, n_windows, step, strategy, window_size)
+    long = panel.to_long()
+    exog_columns = ["unique_id", "ds", *panel.exog_names] if panel.exog is not None else None
+    aliases = _check_aliases(models, panel.columns)
 
     def inputs(window):
         """Training rows up to the cutoff; covariates (no y) of the forecast steps."""
@@ -198,7 +251,7 @@ def backtest_models(
 
     window_inputs = [inputs(window) for window in windows]  # shared by all models
     timings = {alias: [_compile_seconds(model), 0.0, 0.0] for alias, model in zip(aliases, models)}
-    tasks, fitted = [], {}
+    tasks, attach, fitted = [], fitted or {}, {}
     run_task = _fit_predict_one_thread if effective_n_jobs(n_jobs) > 1 else _fit_predict
     for i, model in enumerate(models):
         if not refit:
@@ -209,7 +262,7 @@ def backtest_models(
                 )
             # Fit once on the first window; every window then updates a copy of it.
             start = time.perf_counter()
-            fitted[i] = clone(model).fit(window_inputs[0][0])
+            fitted[i] = attach[i](window_inputs[0][0]) if i in attach else clone(model).fit(window_inputs[0][0])
             timings[aliases[i]][1] += time.perf_counter() - start
         for k, (train, X_future) in enumerate(window_inputs):
             tasks.append((i, k, delayed(run_task)(clone(model), train, X_future, horizon, fitted.get(i), level)))
@@ -265,6 +318,7 @@ def backtest(
     id_col=None,
     time_col=None,
     target_col=None,
+    backend=None,
 ):
     """Forecasts of a model at several rolling origins (time-series cross-validation).
 
@@ -296,6 +350,8 @@ def backtest(
     n_jobs : int, default=1
         joblib workers, one (model, window) fit per task; -1 uses all cores (or all
         workers of a Dask cluster under ``joblib.parallel_config(backend="dask")``).
+        With ``backend='dask'``: the number of partitions of the series when > 1; 1 (or
+        -1) means a few per worker thread of the cluster (``distributed.PARTITIONS_PER_THREAD``).
     X : pd.DataFrame, default=None
         Covariates on the index of ``y`` (Series/wide input; long frames carry them as
         columns). At each cutoff the model gets the past rows with the training data and
@@ -309,6 +365,16 @@ def backtest(
         A long frame's series id, time and target column names, None meaning
         ``unique_id``, ``ds`` and ``y`` (see ``BaseForecaster.fit``); the returned frame
         uses them in place of ``unique_id``, ``ds`` and ``y``.
+    backend : {'dask'} or None, default=None
+        None runs the fits through joblib (``n_jobs``, under whatever
+        ``joblib.parallel_config`` is active). 'dask' partitions the series by
+        ``unique_id`` over the connected ``dask.distributed.Client``
+        (:func:`tsrnn.forecasting.distributed.backtest_partitioned`): each task gets
+        its own series' rows and backtests them, and the result equals the serial one.
+        Models whose series are fitted independently (the baselines) take any
+        ``refit``; a global model (RNNForecaster) needs ``refit=False``: it is fitted
+        once on all series here, and its weights are sent once to each worker. Needs
+        ``pip install "tsrnn[dask]"``.
 
     Returns
     -------
@@ -334,4 +400,5 @@ def backtest(
         id_col,
         time_col,
         target_col,
+        backend,
     ).forecasts

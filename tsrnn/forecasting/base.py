@@ -56,6 +56,15 @@ Optional:
     A list of probabilities in (0, 1) or None; the output gets one column
     ``f"{alias}-q{q:g}"`` per quantile (see :func:`quantile_column`).
 
+``_independent_series = True`` and ``_series_attributes``
+    For partitioned runs (:mod:`tsrnn.forecasting.distributed`, ``backtest(...,
+    backend='dask')``). ``_independent_series``: fitting each series on its own gives the
+    same model for it as fitting all series together (the per-series baselines; not a
+    global network). ``_series_attributes``: names of the fitted attributes indexed by
+    series (arrays or lists whose first axis follows ``panel_.ids``, or a
+    :class:`~tsrnn.forecasting.conformal.Calibration`), which travel with each partition;
+    every other fitted attribute is the global state, sent once to each worker.
+
 ``_fitted_panel(self)``
     One-step-ahead in-sample fitted values for :meth:`BaseForecaster.predict_in_sample`:
     an ndarray of shape ``(n_obs,)`` aligned with ``self.panel_.values``, where entry
@@ -160,6 +169,9 @@ class BaseForecaster(BaseEstimator):
 
     _supports_update = False
     _model_intervals = False
+    # partitioned runs (tsrnn.forecasting.distributed); see the module docstring
+    _independent_series = False
+    _series_attributes = ()
 
     # ``alias`` is a constructor parameter (default None) and a property that falls back
     # to the class name. get_params reports the raw parameter so clone/repr stay exact.

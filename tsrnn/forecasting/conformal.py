@@ -32,6 +32,19 @@ Caveats, as the guarantee is only as good as exchangeability:
 - The early-stopping windows also chose the stopping epoch and the linear stage, a mild
   selection that makes their errors slightly optimistic.
 
+Quantile forecasts (conformalised quantile regression, Romano, Patterson & Candes 2019):
+a forecaster's quantile outputs are calibrated the same way, on the held-out errors of
+each quantile forecast, ``y - q_hat``, per forecast step (:func:`conformal_quantiles`).
+With the one-sided score of each quantile (the asymmetric variant of CQR, which
+calibrates every quantile alone rather than only symmetric pairs), an upper quantile
+``q > 0.5`` is shifted by the ``ceil((n + 1) q)``-th smallest error, so that
+``P(y <= q_hat + shift) >= q``; a lower one by the ``ceil((n + 1) (1 - q))``-th largest,
+so that ``P(y < q_hat + shift) <= q``; a ``[q, 1 - q]`` band then covers at least
+``1 - 2 q``. The median (the point forecast) is not shifted, and the shifted quantiles
+are rearranged so they never cross: the lower ones are clipped at the point forecast and
+sorted, the upper ones likewise. Each quantile needs :func:`quantile_windows_needed`
+residuals per step (9 for 0.1 or 0.9, 19 for 0.05 or 0.95).
+
 Pooling: with few windows per series, the residuals of all series are pooled after
 dividing each by its series' scale (the mean absolute one-step change of the training
 data) and the interval is multiplied back by it, so series of different magnitudes share
@@ -48,6 +61,7 @@ import numpy as np
 from sklearn.base import clone
 
 from .backtest import backtest_models
+from .panel import quantile_column
 
 __all__ = [
     "MIN_WINDOWS_PER_SERIES",
@@ -55,6 +69,8 @@ __all__ = [
     "ConformalIntervals",
     "check_levels",
     "conformal_bounds",
+    "conformal_quantiles",
+    "quantile_windows_needed",
     "refit_residuals",
     "calibration_windows",
     "series_scale",
@@ -173,16 +189,41 @@ class Calibration:
         Positive scale of each series, dividing its residuals when they are pooled.
     source : str
         Where the residuals come from, for error messages ('validation windows', ...).
+    probabilities : ndarray of shape (n_quantiles,) or None, default=None
+        The probabilities of the quantile forecasts whose errors ``quantile_residuals``
+        holds (the forecaster's ``quantiles``, in its order); None without quantiles.
+    quantile_residuals : list of ndarray of shape (n_windows_i, h, n_quantiles) or None, default=None
+        Errors ``y - quantile forecast`` of series ``i`` in the same windows as
+        ``residuals``, one slice per probability; None without quantiles.
     """
 
     residuals: list
     scale: np.ndarray
     source: str
+    probabilities: np.ndarray | None = None
+    quantile_residuals: list | None = None
 
     @property
     def horizon(self):
         """int: forecast steps the residuals cover."""
         return self.residuals[0].shape[1]
+
+    def take(self, start, stop):
+        """The calibration of series ``start:stop`` (every per-series field sliced).
+
+        Parameters
+        ----------
+        start, stop : int
+            Series positions, as in a slice.
+
+        Returns
+        -------
+        calibration : Calibration
+        """
+        quantile_residuals = None if self.quantile_residuals is None else self.quantile_residuals[start:stop]
+        return Calibration(
+            self.residuals[start:stop], self.scale[start:stop], self.source, self.probabilities, quantile_residuals
+        )
 
 
 def windows_needed(level, symmetric=True):
@@ -209,6 +250,25 @@ def windows_needed(level, symmetric=True):
     while math.ceil((n + 1) * coverage) > n:
         n += 1
     return n
+
+
+def quantile_windows_needed(q):
+    """Fewest calibration residuals per step that calibrate quantile ``q`` (one-sided).
+
+    Parameters
+    ----------
+    q : float
+        Probability in (0, 1); the median needs none (it is not shifted).
+
+    Returns
+    -------
+    n : int
+        The smallest ``n`` with ``ceil((n + 1) * max(q, 1 - q)) <= n``: 9 for 0.1 and
+        0.9, 19 for 0.05 and 0.95, 0 for 0.5.
+    """
+    if q == 0.5:
+        return 0
+    return windows_needed(100 * abs(1 - 2 * q), symmetric=False)
 
 
 def calibration_windows(calibration, pooling="auto"):
@@ -249,15 +309,15 @@ def series_scale(panel):
     return scale
 
 
-def _order_statistic(scores, rank, level, source):
+def _order_statistic(scores, rank, level, source, what=None):
     """The ``rank``-th smallest (1-based) of ``scores`` along axis 0, clipped to what exists."""
     n = scores.shape[0]
     if rank > n:
+        what = what or f"a {level:g} % interval (that needs {math.ceil(level / (100 - level))})"
         warnings.warn(
-            f"{n} calibration residuals per forecast step ({source}) cannot guarantee a {level:g} % "
-            f"interval (that needs {math.ceil(level / (100 - level))}); using the largest residual, "
-            f"which guarantees {100 * n / (n + 1):.3g} %. Calibrate on more windows "
-            "(ConformalIntervals(n_windows=...), or a larger validation_fraction).",
+            f"{n} calibration residuals per forecast step ({source}) cannot guarantee {what}; "
+            f"using the largest residual, which guarantees {100 * n / (n + 1):.3g} %. Calibrate on "
+            "more windows (ConformalIntervals(n_windows=...), or a larger validation_fraction).",
             UserWarning,
             stacklevel=6,  # the user's predict call
         )
@@ -342,6 +402,122 @@ def conformal_bounds(point, calibration, levels, pooling="auto", symmetric=True)
     return bounds
 
 
+def _quantile_offsets(scores, probabilities, source):
+    """Shift of each quantile from its signed errors ``scores (n, h, n_q)``: ndarray (h, n_q)."""
+    n, h, _ = scores.shape
+    offsets = np.zeros((h, len(probabilities)))
+    for j, q in enumerate(probabilities):
+        if q == 0.5:
+            continue  # the median is the point forecast: never shifted
+        side = max(q, 1 - q)
+        rank = math.ceil((n + 1) * side)
+        what = (
+            f"the {q:g} quantile (that needs {quantile_windows_needed(q)}; it guarantees "
+            f"{'at least' if q > 0.5 else 'at most'} {q:g})"
+        )
+        if q > 0.5:  # P(y <= q_hat + shift) >= q
+            offsets[:, j] = _order_statistic(scores[:, :, j], rank, 100 * side, source, what)
+        else:  # P(y < q_hat + shift) <= q
+            offsets[:, j] = -_order_statistic(-scores[:, :, j], rank, 100 * side, source, what)
+    return offsets
+
+
+def _non_crossing(point, quantiles, probabilities):
+    """Quantiles ``(n_series, h, n_q)`` made monotone around the point forecast.
+
+    Lower quantiles (``q < 0.5``) are clipped at the point and sorted, upper ones
+    likewise, the median left as it is: the values in probability order then never
+    decrease, and the point forecast stays between the lower and the upper ones.
+    """
+    probabilities = np.asarray(probabilities, dtype=float)
+    out = quantiles.copy()
+    for side, clip in ((probabilities < 0.5, np.minimum), (probabilities > 0.5, np.maximum)):
+        columns = np.flatnonzero(side)
+        if columns.size:
+            in_order = columns[np.argsort(probabilities[columns], kind="stable")]
+            out[:, :, in_order] = np.sort(clip(quantiles[:, :, in_order], point[:, :, None]), axis=2)
+    return out
+
+
+def conformal_quantiles(point, quantile_forecasts, calibration, probabilities, pooling="auto", extend=False):
+    """Quantile forecasts shifted by their held-out errors (conformalised quantile regression).
+
+    Parameters
+    ----------
+    point : ndarray of shape (n_series, h)
+        Point forecasts (the median head), left as they are.
+    quantile_forecasts : ndarray of shape (n_series, h, n_quantiles)
+        The model's quantile forecasts at ``probabilities``.
+    calibration : Calibration
+        Held-out errors of the same model with ``quantile_residuals`` for the same
+        ``probabilities``, covering at least ``h`` steps.
+    probabilities : sequence of float
+        The probability of each slice of ``quantile_forecasts``.
+    pooling : {'auto', 'pooled', 'per_series'}, default='auto'
+        See :class:`ConformalIntervals`.
+    extend : bool, default=False
+        Steps after the last calibrated one take its shift, with a warning (a recursive
+        model forecasting further than its horizon), instead of raising.
+
+    Returns
+    -------
+    quantiles : ndarray of shape (n_series, h, n_quantiles)
+        Calibrated and non-crossing (see the module docstring); a 0.5 slice is the
+        model's own median, unshifted.
+
+    Raises
+    ------
+    ValueError
+        If the calibration holds no quantile errors for these probabilities, covers fewer
+        than ``h`` steps, or a series has none with ``pooling='per_series'``.
+    """
+    n_series, h, _ = quantile_forecasts.shape
+    probabilities = [float(q) for q in probabilities]
+    if calibration.quantile_residuals is None or not np.array_equal(calibration.probabilities, probabilities):
+        raise ValueError(
+            f"The calibration ({calibration.source}) holds no errors of the quantiles {probabilities}; "
+            "calibrate the model that made these quantile forecasts."
+        )
+    calibrated = calibration.horizon
+    if calibrated < h and not extend:
+        raise ValueError(
+            f"Quantiles are calibrated for {calibrated} forecast steps ({calibration.source}); "
+            f"got h={h}. Forecast fewer steps."
+        )
+    if calibrated < h:
+        warnings.warn(
+            f"Quantiles are calibrated for {calibrated} forecast steps ({calibration.source}); steps "
+            f"{calibrated + 1}-{h} take the shift of step {calibrated}, which errors growing with the horizon "
+            f"make too small. Fit with horizon >= {h} for calibrated quantiles at every step.",
+            UserWarning,
+            stacklevel=5,
+        )
+        steps = np.minimum(np.arange(h), calibrated - 1)  # the calibrated step each step borrows
+        head = conformal_quantiles(
+            point[:, :calibrated], quantile_forecasts[:, :calibrated], calibration, probabilities, pooling
+        )
+        offsets = (head - quantile_forecasts[:, :calibrated])[:, steps]
+        return _non_crossing(point, quantile_forecasts + offsets, probabilities)
+    counts = np.array([r.shape[0] for r in calibration.quantile_residuals])
+    if pooling == "auto":
+        pooling = "per_series" if counts.min() >= MIN_WINDOWS_PER_SERIES else "pooled"
+    shifted = np.empty_like(quantile_forecasts, dtype=np.float64)
+    if pooling == "pooled":
+        scaled = np.concatenate([r[:, :h] / s for r, s in zip(calibration.quantile_residuals, calibration.scale)])
+        if scaled.shape[0] == 0:
+            raise ValueError(f"There are no calibration residuals ({calibration.source}).")
+        offsets = _quantile_offsets(scaled, probabilities, calibration.source)
+        shifted[:] = quantile_forecasts + calibration.scale[:, None, None] * offsets[None]
+    else:
+        for i, residuals in enumerate(calibration.quantile_residuals):
+            if residuals.shape[0] == 0:
+                raise ValueError(
+                    f"Series {i} has no calibration residuals ({calibration.source}); use pooling='pooled'."
+                )
+            shifted[i] = quantile_forecasts[i] + _quantile_offsets(residuals[:, :h], probabilities, calibration.source)
+    return _non_crossing(point, shifted, probabilities)
+
+
 def refit_residuals(model, y, X, panel, spec):
     """Residuals of ``model`` refitted at ``spec.n_windows`` earlier cutoffs (a backtest).
 
@@ -367,6 +543,10 @@ def refit_residuals(model, y, X, panel, spec):
             "which has no horizon parameter."
         )
     inner = clone(model).set_params(prediction_intervals=None)
+    if inner.get_params(deep=False).get("calibrate_quantiles"):
+        # the errors of the quantile heads as trained are what calibrates them (and the
+        # refits must not calibrate in turn)
+        inner.set_params(calibrate_quantiles=False)
     try:
         frame = backtest_models([inner], y, h, n_windows=spec.n_windows, step=spec.step, X=X).forecasts
     except ValueError as error:
@@ -377,9 +557,22 @@ def refit_residuals(model, y, X, panel, spec):
     frame = frame.assign(_series=panel.ids.get_indexer(frame["unique_id"]))
     frame = frame.sort_values(["_series", "cutoff", "ds"], kind="stable")
     errors = (frame["y"] - frame[inner.alias]).to_numpy(dtype=np.float64)
+    quantiles = [float(q) for q in getattr(inner, "quantiles", None) or ()]
+    if quantiles:  # (n_rows, n_quantiles): errors of each quantile column
+        quantile_errors = np.column_stack(
+            [(frame["y"] - frame[quantile_column(inner.alias, q)]).to_numpy(dtype=np.float64) for q in quantiles]
+        )
     per_series = np.bincount(frame["_series"].to_numpy(), minlength=panel.n_series)
-    residuals, start = [], 0
+    residuals, quantile_residuals, start = [], [], 0
     for count in per_series:
         residuals.append(errors[start : start + count].reshape(-1, h))
+        if quantiles:
+            quantile_residuals.append(quantile_errors[start : start + count].reshape(-1, h, len(quantiles)))
         start += count
-    return Calibration(residuals, series_scale(panel), f"refits at {spec.n_windows} earlier cutoffs")
+    return Calibration(
+        residuals,
+        series_scale(panel),
+        f"refits at {spec.n_windows} earlier cutoffs",
+        np.array(quantiles) if quantiles else None,
+        quantile_residuals if quantiles else None,
+    )

@@ -57,6 +57,8 @@ class SeasonalNaive(BaseForecaster):
         "alias": [ALIAS, NONE],
     }
     _supports_update = True
+    _independent_series = True
+    _series_attributes = ("last_season_", "sigma_")
 
     def __init__(self, season_length=1, quantiles=None, prediction_intervals=None, alias=None):
         self.season_length = season_length
@@ -75,10 +77,15 @@ class SeasonalNaive(BaseForecaster):
         residual = np.zeros_like(values)
         residual[m:] = values[m:] - values[:-m]
         residual[position < m] = 0.0  # lags that would reach into the previous series
-        sse = np.bincount(series_of, weights=residual**2, minlength=panel.n_series)
+        # residuals over each series' largest one: squares that neither overflow near 1e308
+        # nor vanish on tiny data, so sigma_ scales exactly with y
+        peak = np.zeros(panel.n_series)
+        np.maximum.at(peak, series_of, np.abs(residual))
+        peak = np.where(peak > 0, peak, 1.0)
+        sse = np.bincount(series_of, weights=(residual / peak[series_of]) ** 2, minlength=panel.n_series)
         count = lengths - m
         with np.errstate(invalid="ignore", divide="ignore"):
-            self.sigma_ = np.where(count > 0, np.sqrt(sse / np.maximum(count, 1)), np.nan)
+            self.sigma_ = np.where(count > 0, peak * np.sqrt(sse / np.maximum(count, 1)), np.nan)
         self.last_season_ = values[panel.indptr[1:, None] - m + np.arange(m)]
 
     def _update_panel(self, panel):

@@ -106,6 +106,8 @@ class PerSeriesForecaster(BaseForecaster):
     """
 
     _supports_update = True
+    _independent_series = True
+    _series_attributes = ("models_", "scales_")
 
     def _fit_panel(self, panel):
         scales = np.array([series_scale(panel.series(i)) for i in range(panel.n_series)])

@@ -19,6 +19,8 @@ from .conformal import (
     ConformalIntervals,
     calibration_windows,
     conformal_bounds,
+    conformal_quantiles,
+    quantile_windows_needed,
     refit_residuals,
     series_scale,
     windows_needed,
@@ -27,16 +29,27 @@ from .linear import fit_linear_base
 from .windows import SeriesWindows, base_offsets, hide_future, linear_window, relative_to_last, window_starts
 
 
+def mean_std(values, axis=None):
+    """Mean and standard deviation that neither overflow near 1e308 nor underflow to a
+    zero std on tiny (even subnormal) values: computed on ``values`` divided by their
+    largest magnitude, then scaled back. Zero where every value is 0."""
+    peak = np.max(np.abs(values), axis=axis, keepdims=True)
+    peak = np.where(peak > 0, peak, 1.0)
+    unit = values / peak
+    peak = np.squeeze(peak, axis=axis) if axis is not None else float(peak.squeeze())
+    return unit.mean(axis=axis) * peak, unit.std(axis=axis) * peak
+
+
 def _standard(y):
-    return y.mean(), y.std()
+    return mean_std(y)
 
 
 def _robust(y):
     q25, q50, q75 = np.percentile(y, [25, 50, 75])
-    iqr = (q75 - q25) / 1.349  # the IQR of a unit normal is 1.349
+    iqr = q75 / 1.349 - q25 / 1.349  # the IQR of a unit normal is 1.349; divided first, as it can overflow
     # Mostly-constant series (intermittent demand) have IQR 0: fall back to the std,
     # which keeps the scaling equivariant to y -> a * y + b.
-    return q50, iqr if iqr > 0 else y.std()
+    return q50, iqr if iqr > 0 else mean_std(y)[1]
 
 
 def _no_scaling(y):
@@ -44,6 +57,13 @@ def _no_scaling(y):
 
 
 SCALERS = {"standard": _standard, "robust": _robust, "none": _no_scaling}
+
+
+def _nonzero_scale(scale, loc):
+    """``scale`` where positive; for a constant column its level's magnitude (equivariant
+    under x -> a * x), else 1."""
+    return np.where(scale > 0, scale, np.where(np.abs(loc) > 0, np.abs(loc), 1.0))
+
 
 LIST_OF_STR = Predicate("a list of str", lambda v: isinstance(v, (list, tuple)) and all(isinstance(s, str) for s in v))
 
@@ -114,8 +134,9 @@ class RNNForecaster(BaseForecaster):
         'direct' trains the head to output the whole horizon; 'recursive' trains a
         one-step model and feeds its forecasts back.
     scaler : {'standard', 'robust', 'none'}, default='standard'
-        Per-series scaling: mean/std, median/(IQR / 1.349), or none. A zero scale
-        (constant series) becomes 1.
+        Per-series scaling: mean/std, median/(IQR / 1.349), or none. A series that is
+        constant in training has scale 0: the network sees zeros for it and its
+        forecast is that constant (exactly, at any magnitude).
     base_forecast : {'seasonal_naive', 'naive'} or None, default='seasonal_naive'
         The network forecasts the residual over this simple forecast made from
         each window (the last value of the same season, or the last value), and
@@ -152,8 +173,19 @@ class RNNForecaster(BaseForecaster):
         Train with the pinball loss on these probabilities (``loss`` is then
         ignored); the forecast gets one column per quantile. The point forecast is
         the median head, trained beside them when 0.5 is not among ``quantiles``
-        (never a tail quantile). These heads see windows the linear stage fitted in
-        sample and come out too narrow; ``predict(level=...)`` gives calibrated intervals.
+        (never a tail quantile). The heads see windows the linear stage fitted in
+        sample and come out too narrow; with ``calibrate_quantiles=True`` they are
+        conformalised on held-out windows before they are returned.
+    calibrate_quantiles : bool, default=True
+        Shift each quantile forecast by its errors on windows the model never trained on
+        (conformalised quantile regression, one-sided per quantile; see
+        :mod:`~tsrnn.forecasting.conformal`), on the same windows as the ``level=``
+        intervals: the early-stopping validation windows, or refits at earlier cutoffs
+        when those are fewer than a quantile needs (9 for 0.1/0.9, 19 for 0.05/0.95) or
+        when ``prediction_intervals`` asks for refits. A ``[q, 1 - q]`` band then covers
+        at least ``1 - 2q`` of exchangeable future values. The median head (the point
+        forecast) is never shifted, and the quantiles never cross. False returns the
+        heads as trained.
     prediction_intervals : ConformalIntervals or None, default=None
         How ``predict(level=...)`` calibrates its conformal intervals. None: on the
         errors of the trained model on its early-stopping validation windows (the
@@ -197,14 +229,17 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         Steps after the forecast origin whose known features (calendar terms,
         known covariates) the network reads: 0, or the steps each sample predicts.
     scale_loc_, scale_scale_ : ndarray of shape (n_series,)
-        Per-series scaling: the network sees ``(y - scale_loc_) / scale_scale_``.
+        Per-series scaling: the network sees ``(y - scale_loc_) / scale_scale_`` (zeros
+        where the scale is 0) and forecasts are ``scaled * scale_scale_ + scale_loc_``.
     validation_residuals_ : Calibration or None
         Errors ``y - forecast`` of the trained model on the validation windows, per
-        series and forecast step (:class:`~tsrnn.forecasting.conformal.Calibration`);
-        None without early stopping.
+        series and forecast step (:class:`~tsrnn.forecasting.conformal.Calibration`),
+        and with ``quantiles`` the errors of each quantile head there
+        (``quantile_residuals``); None without early stopping.
     refit_calibration_ : Calibration
-        Only after a ``predict(level=...)`` for which the validation windows were too few:
-        the errors of refits at earlier cutoffs it calibrated on instead.
+        Only after a ``predict(level=...)`` (or a ``predict`` with calibrated quantiles)
+        for which the validation windows were too few: the errors of refits at earlier
+        cutoffs it calibrated on instead.
     panel_ : Panel
         The training data (or the history given to :meth:`update`).
 
@@ -220,6 +255,9 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
 
     _uses_exog = True
     _supports_update = True
+    # per-series state for partitioned predictions (tsrnn.forecasting.distributed); the
+    # networks and the linear stage are global
+    _series_attributes = ("scale_loc_", "scale_scale_", "validation_residuals_", "refit_calibration_")
 
     _parameter_constraints = {
         "cell": [StrOptions(CELLS)],
@@ -235,6 +273,7 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         "calendar_features": [BOOLEAN],
         "past_covariates": [LIST_OF_STR, NONE],
         "quantiles": [QUANTILES, NONE],
+        "calibrate_quantiles": [BOOLEAN],
         "prediction_intervals": [PREDICTION_INTERVALS, NONE],
         # the network's parameters, as the regressors check them
         **{
@@ -257,6 +296,7 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
                 "verbose",
             )
         },
+        "early_stopping": [BOOLEAN],  # the windows of a forecaster are many: no 'auto'
         "loss": [StrOptions(set(LOSSES) - {"quantile"})],
         "alias": [ALIAS, NONE],
     }
@@ -276,6 +316,7 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         calendar_features=False,
         past_covariates=None,
         quantiles=None,
+        calibrate_quantiles=True,
         prediction_intervals=None,
         hidden_size=64,
         num_layers=1,
@@ -308,6 +349,7 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         self.calendar_features = calendar_features
         self.past_covariates = past_covariates
         self.quantiles = quantiles
+        self.calibrate_quantiles = calibrate_quantiles
         self.prediction_intervals = prediction_intervals
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -493,20 +535,36 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         if origins.size == 0:
             residuals = np.empty((0, H))
         else:
-            hist = features[origins[:, None] - T + np.arange(T)]
             n_future = max(H, self.future_steps_) if self.strategy == "recursive" else self.future_steps_
-            futr = features[origins[:, None] + np.arange(n_future)]  # inside the series: origins + H <= end
-            if self.strategy == "direct":
-                raw = self._predict_windows(hist, futr)
-            else:
-                raw = self._predict_recursive(hist, futr, H)
+            # a chunk of origins at a time: the gathered windows and the network's input are
+            # bounded by the chunk, not by the number of validation windows (issue 15)
+            chunk = self._in_sample_chunk
+            raw = np.concatenate(
+                [
+                    self._predict_origins(features, origins[start : start + chunk], n_future, H)
+                    for start in range(0, origins.size, chunk)
+                ]
+            )
             quantiles = self._sorted_quantiles()
             scaled = point_prediction(raw, H, quantiles)
             forecast = self._untransformed(scaled * self.scale_scale_[series, None] + self.scale_loc_[series, None])
             residuals = panel.values[origins[:, None] + np.arange(H)] - forecast
         counts = np.bincount(series, minlength=panel.n_series)
         per_series = np.split(residuals, np.cumsum(counts)[:-1])
-        return Calibration(per_series, series_scale(panel), "early-stopping validation windows")
+        if self.quantiles is None:
+            return Calibration(per_series, series_scale(panel), "early-stopping validation windows")
+        # the errors of each quantile head as trained, in the same windows (what calibrates them)
+        quantile_errors = np.empty((0, H, len(self.quantiles)))
+        if origins.size:
+            actual = panel.values[origins[:, None] + np.arange(H)]
+            quantile_errors = actual[:, :, None] - self._user_quantiles(raw, H, series)
+        return Calibration(
+            per_series,
+            series_scale(panel),
+            "early-stopping validation windows",
+            np.array(self.quantiles, dtype=float),
+            np.split(quantile_errors, np.cumsum(counts)[:-1]),
+        )
 
     def _interval_bounds(self, h, point, panel_future_exog, levels):
         """Conformal bounds; by default on the validation windows, or on refits where they are too few."""
@@ -530,9 +588,11 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         try:
             calibration = refit_residuals(self, self.panel_.to_long(), None, self.panel_, spec)
         except ValueError as error:
+            found = 0 if fallback is None else calibration_windows(fallback)
             warnings.warn(
-                f"The early-stopping validation windows give {calibration_windows(fallback)} residuals per step "
-                f"and refitting at {n_windows} earlier cutoffs to reach {needed} is not possible ({error}).",
+                f"The early-stopping validation windows give {found} residuals per step "
+                f"and refitting at {n_windows} earlier cutoffs to reach {needed} is not possible ({error})"
+                + ("; the quantiles are the heads' own, uncalibrated." if fallback is None else "."),
                 UserWarning,
                 stacklevel=5,
             )
@@ -604,14 +664,14 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
             [SCALERS[self.scaler](values[a:b]) for a, b in zip(panel.indptr[:-1], panel.indptr[1:])], dtype=float
         )
         self.scale_loc_ = loc_scale[:, 0]
-        self.scale_scale_ = np.where(loc_scale[:, 1] > 0, loc_scale[:, 1], 1.0)
+        # a constant series has scale 0: the network sees zeros and its forecast is the constant
+        self.scale_scale_ = loc_scale[:, 1]
         if panel.exog is not None:
-            self.exog_loc_ = panel.exog.mean(axis=0)
-            std = panel.exog.std(axis=0)
-            self.exog_scale_ = np.where(std > 0, std, 1.0)
+            self.exog_loc_, std = mean_std(panel.exog, axis=0)
+            self.exog_scale_ = _nonzero_scale(std, self.exog_loc_)
 
         lengths = panel.lengths
-        target = (values - np.repeat(self.scale_loc_, lengths)) / np.repeat(self.scale_scale_, lengths)
+        target = self._scaled(values, lengths)
         features = self._step_features(panel.freq, target, panel.ds, panel.exog)
         train_starts, val_starts = window_starts(
             panel.indptr, self.input_size_, steps, self.validation_fraction if self.early_stopping else None
@@ -645,7 +705,7 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         # the last input_size observed steps of every series, then its future steps
         rows = (panel.indptr[1:, None] - T + np.arange(T)).ravel()
         values = self._transformed(panel.values[rows])
-        target = (values - np.repeat(self.scale_loc_, T)) / np.repeat(self.scale_scale_, T)
+        target = self._scaled(values, T)
         exog = None if panel.exog is None else panel.exog[rows]
         hist = self._step_features(panel.freq, target, panel.ds[rows], exog)
         future_exog = None
@@ -669,11 +729,49 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         point = self._untransformed(point_prediction(raw, outputs, quantiles)[:, :h] * scale + loc)
         if quantiles is None:
             return point
-        q = self._untransformed(
-            quantile_predictions(raw, outputs, quantiles)[:, :h] * scale[:, :, None] + loc[:, :, None]
-        )
+        q = self._user_quantiles(raw, outputs, np.arange(panel.n_series))[:, :h]
+        return point, self._calibrated_quantiles(point, q) if self.calibrate_quantiles else q
+
+    def _user_quantiles(self, raw, outputs, series):
+        """The heads' forecasts of each of ``quantiles`` (in its order), in the units of ``y``,
+        for rows of ``raw`` belonging to ``series``: ndarray of shape (n, outputs, n_quantiles)."""
+        quantiles = self._sorted_quantiles()
+        loc, scale = self.scale_loc_[series, None, None], self.scale_scale_[series, None, None]
+        q = self._untransformed(quantile_predictions(raw, outputs, quantiles) * scale + loc)
         # the column of each user quantile among the trained ones (which may add the median)
-        return point, q[:, :, np.searchsorted(quantiles, self.quantiles)]
+        return q[:, :, np.searchsorted(quantiles, self.quantiles)]
+
+    def _calibrated_quantiles(self, point, q):
+        """Conformalised quantiles (``calibrate_quantiles``), on the calibration :meth:`_quantile_calibration` picks."""
+        calibration, pooling = self._quantile_calibration()
+        if calibration is None:  # nothing to shift (only the median) or nothing to calibrate on (warned)
+            return q
+        # a recursive model may forecast past its horizon, the steps its calibration covers
+        return conformal_quantiles(point, q, calibration, self.quantiles, pooling, extend=self.strategy == "recursive")
+
+    def _quantile_calibration(self):
+        """``(calibration, pooling)`` for the quantiles: the refits ``prediction_intervals`` asks
+        for, else the validation windows, else (too few for a quantile) refits at earlier cutoffs."""
+        spec = self.prediction_intervals
+        if spec is not None and spec.n_windows:
+            return self.calibration_, spec.pooling
+        pooling = "auto" if spec is None else spec.pooling
+        needed = max(quantile_windows_needed(q) for q in self.quantiles)
+        if needed == 0:
+            return None, pooling
+        held_out = self.validation_residuals_
+        usable = held_out is not None and held_out.quantile_residuals is not None
+        if spec is not None:  # ConformalIntervals(n_windows=None): the held-out windows only, as for level=
+            if not usable:
+                raise ValueError(
+                    "prediction_intervals=ConformalIntervals(n_windows=None) calibrates the quantiles on the "
+                    "early-stopping validation windows, and this model has none (early_stopping=False); refit "
+                    "with early_stopping=True or ConformalIntervals(n_windows=...), or set calibrate_quantiles=False."
+                )
+            return held_out, pooling  # too few windows: the rank is clipped to the largest error, with a warning
+        if usable and calibration_windows(held_out, pooling) >= needed:
+            return held_out, pooling
+        return self._refit_calibration(needed, held_out if usable else None), pooling
 
     # windows per network call in predict_in_sample: bounds the (windows, steps, features) input
     _in_sample_chunk = 65536
@@ -692,7 +790,7 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         lengths = panel.lengths
         n_obs = len(panel.values)
         values = self._transformed(panel.values)
-        target = (values - np.repeat(self.scale_loc_, lengths)) / np.repeat(self.scale_scale_, lengths)
+        target = self._scaled(values, lengths)
         features = self._step_features(panel.freq, target, panel.ds, panel.exog)
         series = np.repeat(np.arange(panel.n_series), lengths)
         position = np.arange(n_obs) - np.repeat(panel.indptr[:-1], lengths)
@@ -715,6 +813,12 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
             )
         return fitted
 
+    def _scaled(self, values, counts):
+        """``(values - scale_loc_) / scale_scale_`` for ``counts[i]`` consecutive rows of each
+        series (a scalar: that many of each); zeros for constant series (scale 0)."""
+        loc, scale = np.repeat(self.scale_loc_, counts), np.repeat(self.scale_scale_, counts)
+        return (values - loc) / np.where(scale > 0, scale, 1.0)
+
     def _transformed(self, values):
         return np.log(values) if self.log_ else values
 
@@ -728,6 +832,16 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         if self.quantiles is None:
             return None
         return np.union1d(np.asarray(self.quantiles, dtype=float), [0.5])
+
+    def _predict_origins(self, features, origins, n_future, h):
+        """Scaled forecasts (as :meth:`_predict_windows`) from forecast origins ``origins``,
+        rows of ``features``, each with the ``n_future`` steps after it (inside its series)."""
+        T = self.input_size_
+        hist = features[origins[:, None] - T + np.arange(T)]
+        futr = features[origins[:, None] + np.arange(n_future)]
+        if self.strategy == "direct":
+            return self._predict_windows(hist, futr)
+        return self._predict_recursive(hist, futr, h)
 
     def _predict_windows(self, hist, futr):
         """Scaled forecasts (head outputs plus the linear stage and the base forecast)

@@ -4,20 +4,48 @@ Each metric is computed per (series, cutoff) window of a backtest frame, then av
 How a metric is applied follows from its ``kind`` alone (see :mod:`tsrnn.metrics`), so a
 metric added to the registry is available here, in ``compare`` and in the leaderboards
 without further changes.
+
+Non-finite scores and rankings (the rule every leaderboard follows)
+-------------------------------------------------------------------
+A mean over windows must never let a missing or infinite value reorder models:
+
+1. **Undefined for every model.** A scaled metric (MASE, MSIS) divides by the seasonal
+   naive MAE of each window's training data (:func:`tsrnn.metrics.seasonal_naive_scale`);
+   where that is 0 (a constant series, or one repeating exactly every season) the metric
+   is undefined whatever the forecast (``x / 0``). Those windows are left out of that
+   metric for *every* model alike (NaN in ``aggregate=False`` output), an
+   :class:`~sklearn.exceptions.UndefinedMetricWarning` says how many, and the counts are
+   in ``scores.attrs["undefined_windows"]`` (``{metric: n_windows}``). If every window is
+   undefined, the metric is NaN for every model and ranks none of them.
+2. **Non-finite for one model.** Any other NaN or infinite window score belongs to the
+   model that produced it: its mean is taken without skipping (``inf`` stays ``inf``, a
+   NaN makes the mean NaN), so it can never look better than a model scored on every
+   window; a warning names the model and the counts are in
+   ``scores.attrs["non_finite_windows"]`` (``{column: {model: n_windows}}``).
+3. **Ranking** (:func:`rank_models`, used by ``compare``): models are sorted on the
+   lower-is-better metric columns in order, a non-finite mean counting as the worst value;
+   ties (two models at ``inf``, or a metric NaN for all) are broken by the next column.
+   A model without an interval or quantiles has NaN interval or pinball columns (it
+   has nothing to score) and so ranks after those that do on them.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import UndefinedMetricWarning
 
 from ..frequencies import default_season_length
-from ..metrics import METRICS
+from ..metrics import METRICS, seasonal_naive_scale
 from .backtest import BACKTEST_COLUMNS
 from .conformal import check_levels
-from .panel import model_columns, to_panel
+from .panel import model_columns, quantile_column, to_panel
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "rank_models"]
+
+#: Metric kinds divided by the seasonal naive scale: undefined where it is 0.
+SCALED_KINDS = ("scaled", "scaled_interval")
 
 
 @dataclass
@@ -26,7 +54,8 @@ class _Windows:
 
     y: np.ndarray  # (n_windows_total, h) actual values
     point: np.ndarray  # (n_windows_total, h) point forecasts
-    quantiles: dict  # probability -> (n_windows_total, h) quantile forecasts
+    quantiles: dict  # probability -> (n_windows_total, h) quantile forecasts of this model
+    probabilities: list  # every probability any model of the frame forecasts
     history: list  # training values before each window (for MASE)
     season_length: int
     levels: list  # interval levels (percent) scored for every model
@@ -54,6 +83,10 @@ def _model_bounds(quantile_columns, bound_columns, rows):
     return bounds
 
 
+# A scorer returns {column: per-window values, or None where the model has nothing to
+# score there (no such interval, no such quantile): NaN for it, and no warning}.
+
+
 def _point(name, function, w):
     return {name: function(w.y, w.point)}
 
@@ -62,27 +95,94 @@ def _scaled(name, function, w):
     return {name: function(w.y, w.point, w.history, w.season_length)}
 
 
-def _interval(name, function, w):
-    """One column per level (``coverage-80``); NaN where a model lacks that interval, so
+def _per_level(name, w, score):
+    """One column per level (``coverage-80``); None where a model lacks that interval, so
     every model gets the same columns."""
     if not w.levels:
-        return {name: np.full(len(w.y), np.nan)}
-    scores = {}
-    for level in w.levels:
-        bounds = w.bounds.get(level)
-        scores[f"{name}-{level:g}"] = np.full(len(w.y), np.nan) if bounds is None else function(w.y, *bounds, level)
-    return scores
+        return {name: None}
+    return {
+        f"{name}-{level:g}": None if w.bounds.get(level) is None else score(*w.bounds[level], level)
+        for level in w.levels
+    }
+
+
+def _interval(name, function, w):
+    return _per_level(name, w, lambda lo, hi, level: function(w.y, lo, hi, level))
+
+
+def _scaled_interval(name, function, w):
+    return _per_level(name, w, lambda lo, hi, level: function(w.y, lo, hi, level, w.history, w.season_length))
 
 
 def _quantile(name, function, w):
-    """The mean over a model's quantiles; NaN for a model without quantiles."""
-    if not w.quantiles:
-        return {name: np.full(len(w.y), np.nan)}
-    return {name: np.mean([function(w.y, w.quantiles[q], q) for q in w.quantiles], axis=0)}
+    """One column per probability found in the frame (``pinball-q0.1``) and their mean
+    (``pinball``); None for a model without that quantile (and its mean then, so a model is
+    never averaged over fewer quantiles than another)."""
+    if not w.probabilities:
+        return {name: None}
+    scores = {
+        quantile_column(name, q): function(w.y, w.quantiles[q], q) if q in w.quantiles else None
+        for q in w.probabilities
+    }
+    complete = all(v is not None for v in scores.values())
+    return {name: np.mean(list(scores.values()), axis=0) if complete else None, **scores}
 
 
 # metric kind (tsrnn.metrics.KINDS) -> scorer(name, function, windows) -> {column: per-window values}
-_SCORE_BY_KIND = {"point": _point, "scaled": _scaled, "interval": _interval, "quantile": _quantile}
+_SCORE_BY_KIND = {
+    "point": _point,
+    "scaled": _scaled,
+    "interval": _interval,
+    "scaled_interval": _scaled_interval,
+    "quantile": _quantile,
+}
+
+
+def _column_metric(column):
+    """The registered metric a leaderboard column reports (``'msis'`` for ``'msis-80'``), or None."""
+    name = str(column)
+    while name not in METRICS and "-" in name:
+        name = name.rsplit("-", 1)[0]
+    return METRICS.get(name)
+
+
+def rank_models(scores):
+    """Sort a leaderboard by its lower-is-better metric columns, non-finite values last.
+
+    The rule of the module docstring: the first lower-is-better metric column (``coverage``
+    is not one) orders the models, a NaN or infinite mean counting as worse than any
+    finite one; models it ties (equal values, both non-finite, or a column NaN for every
+    model) are ordered by the next such column, and so on; remaining ties keep their order.
+
+    Parameters
+    ----------
+    scores : pd.DataFrame
+        One row per model, e.g. :func:`evaluate`'s output (other columns, such as
+        timings, are carried along and not ranked on).
+
+    Returns
+    -------
+    ranked : pd.DataFrame
+        ``scores`` with its rows reordered (``attrs`` kept).
+    """
+    keys = []
+    for column in scores.columns:
+        function = _column_metric(column)
+        if function is not None and function.lower_is_better:
+            values = scores[column].to_numpy(dtype=np.float64)
+            keys.append(np.where(np.isfinite(values), values, np.inf))
+    if not keys:
+        return scores
+    order = np.lexsort(keys[::-1])  # lexsort sorts by the last key first; it is stable
+    ranked = scores.iloc[order]
+    ranked.attrs = dict(scores.attrs)
+    return ranked
+
+
+def _describe_ids(windows, mask, limit=3):
+    ids = list(pd.unique(windows.get_level_values(0)[mask]))
+    shown = ", ".join(repr(i) for i in ids[:limit]) + (", ..." if len(ids) > limit else "")
+    return f"{len(ids)} series: {shown}"
 
 
 def evaluate(
@@ -97,8 +197,12 @@ def evaluate(
     """Score backtest forecasts per model.
 
     Each metric is computed per (series, cutoff) window over its forecast steps, then
-    averaged over windows and series. MASE is scaled on each window's own training data
-    (the series up to its cutoff, or its last ``window_size`` observations).
+    averaged over windows and series. MASE and MSIS are scaled on each window's own
+    training data (the series up to its cutoff, or its last ``window_size`` observations).
+    NaN and infinite window scores follow the rule of :mod:`tsrnn.forecasting.scoring`:
+    windows where a scaled metric is undefined for every model (zero naive scale) are left
+    out of it for all models alike, and any other non-finite score is kept in its model's
+    mean, never skipped.
 
     Parameters
     ----------
@@ -109,11 +213,14 @@ def evaluate(
         The data the backtest ran on (for the MASE scale).
     metrics : sequence of str, default=('mase', 'smape', 'mae', 'rmse')
         Names from ``tsrnn.metrics.METRICS`` (also ``tsrnn.evaluation.METRICS``).
-        The interval metrics ``'coverage'`` (share inside, 0-1) and ``'interval_score'``
-        (Winkler) give one column per level (``coverage-80``), scored on a model's
+        The interval metrics ``'coverage'`` (share inside, 0-1), ``'interval_score'``
+        (Winkler) and ``'msis'`` (the interval score over the MASE scale, M4's mean scaled
+        interval score) give one column per level (``coverage-80``), scored on a model's
         ``<alias>-lo-80``/``-hi-80`` columns or else on a symmetric pair of its quantiles
-        (q0.1/q0.9); ``'pinball'`` the pinball loss averaged over a model's quantiles. They
-        are NaN for models without that interval or without quantiles.
+        (q0.1/q0.9); they are NaN for a model without that interval. ``'pinball'`` gives
+        one column per quantile found in ``forecasts`` (``pinball-q0.1``) and their mean
+        (``pinball``), NaN for a model without that quantile (the mean: without one of
+        them); it is added whenever a model has quantile columns.
     season_length : int, default=None
         Season length of the MASE scale; None infers it from the frequency (12 for
         monthly, 4 for quarterly, 52 for weekly, 7 for daily, 24 for hourly, 1 if
@@ -123,20 +230,30 @@ def evaluate(
         the model saw; None uses all history up to each cutoff.
     aggregate : bool, default=True
         True: one row per model (index ``model``). False: one row per model, series and
-        cutoff (columns ``model, unique_id, cutoff`` then the metrics).
+        cutoff (columns ``model, unique_id, cutoff`` then the metrics; a scaled metric is
+        NaN on windows where it is undefined).
     level : float, list of float or None, default=None
         Interval levels in percent to score; None scores every level found in
-        ``forecasts``. With ``level``, ``'coverage'`` and ``'interval_score'`` are added
-        to ``metrics`` when absent.
+        ``forecasts``. With ``level``, ``'coverage'``, ``'interval_score'`` and ``'msis'``
+        are added to ``metrics`` when absent.
 
     Returns
     -------
     scores : pd.DataFrame
+        ``attrs["undefined_windows"]``: ``{metric: n}``, the windows (per model) left out
+        of each scaled metric for every model; ``attrs["non_finite_windows"]``:
+        ``{column: {model: n}}``, the windows where a model's own score is NaN or infinite.
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        When a scaled metric is undefined on some windows (they are left out for every
+        model), and when a model has non-finite scores (its mean is then non-finite).
     """
     levels = check_levels(level)
     metrics = list(metrics)
     if levels:
-        metrics += [m for m in ("coverage", "interval_score") if m not in metrics]
+        metrics += [m for m in ("coverage", "interval_score", "msis") if m not in metrics]
     unknown = [m for m in metrics if m not in METRICS]
     if unknown or not metrics:
         raise ValueError(f"Unknown metric(s) {unknown}; choose from {sorted(METRICS)}.")
@@ -177,23 +294,86 @@ def evaluate(
             lv for q in models.values() for lv in _quantile_pairs(q)
         }
         levels = sorted(found)
-    per_window = []
+    probabilities = sorted({q for quantile_columns in models.values() for q in quantile_columns})
+    if probabilities and "pinball" not in metrics:
+        metrics.append("pinball")
+    # rule 1: where the naive scale is 0 the scaled metrics are undefined for every model
+    scaled = [m for m in metrics if METRICS[m].kind in SCALED_KINDS]
+    defined = np.ones(len(windows), dtype=bool)
+    if scaled:
+        scale = seasonal_naive_scale(history, season_length)
+        defined = np.isfinite(scale) & (scale > 0)
+
+    per_window, means, non_finite = [], {}, {}
     for alias, quantile_columns in models.items():
         windows_of_model = _Windows(
             actual,
             rows(alias),
             {q: rows(c) for q, c in quantile_columns.items()},
+            probabilities,
             history,
             season_length,
             levels,
             _model_bounds(quantile_columns, bound_columns[alias], rows),
         )
         columns = {"model": alias, "unique_id": windows.get_level_values(0), "cutoff": windows.get_level_values(1)}
+        means[alias] = {}
         for name in metrics:
             function = METRICS[name]
-            columns.update(_SCORE_BY_KIND[function.kind](name, function, windows_of_model))
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                scored = _SCORE_BY_KIND[function.kind](name, function, windows_of_model)
+            for column, values in scored.items():
+                if values is None:  # nothing to score (no such interval or quantile)
+                    columns[column], means[alias][column] = np.full(len(windows), np.nan), np.nan
+                    continue
+                values = np.asarray(values, dtype=np.float64)
+                kept = defined if function.kind in SCALED_KINDS else slice(None)
+                if function.kind in SCALED_KINDS:
+                    values = np.where(defined, values, np.nan)
+                columns[column] = values
+                # rule 2: never skip a model's own non-finite score
+                bad = int(np.count_nonzero(~np.isfinite(values[kept])))
+                if bad:
+                    non_finite.setdefault(column, {})[alias] = bad
+                means[alias][column] = float(np.mean(values[kept])) if values[kept].size else np.nan
         per_window.append(pd.DataFrame(columns))
-    scores = pd.concat(per_window, ignore_index=True)
+    undefined = {m: int(np.count_nonzero(~defined)) for m in scaled if not defined.all()}
+    _warn(undefined, non_finite, len(windows), windows, ~defined)
+    attrs = {"undefined_windows": undefined, "non_finite_windows": non_finite}
     if not aggregate:
-        return scores
-    return scores.drop(columns=["unique_id", "cutoff"]).groupby("model", sort=False).mean()
+        scores = pd.concat(per_window, ignore_index=True)
+    else:
+        scores = pd.DataFrame.from_dict(means, orient="index")
+        scores.index.name = "model"
+    scores.attrs = attrs
+    return scores
+
+
+def _warn(undefined, non_finite, n_windows, windows, undefined_mask):
+    if undefined:
+        n = next(iter(undefined.values()))
+        names = ", ".join(undefined)
+        if n == n_windows:
+            what = f"{names} is undefined on every window"
+            then = "it is NaN for every model and ranks none of them"
+        else:
+            what = f"{names} is undefined on {n} of {n_windows} windows ({_describe_ids(windows, undefined_mask)})"
+            then = "those windows are left out of it for every model alike"
+        warnings.warn(
+            f"{what}: the seasonal naive MAE of their training data is 0 (a constant series, or one "
+            f"repeating every season), so any forecast scores x / 0; {then}. Rank on a metric defined "
+            "there (mae, rmse, smape) to include them.",
+            UndefinedMetricWarning,
+            stacklevel=3,
+        )
+    by_model = {}
+    for column, counts in non_finite.items():
+        for alias, count in counts.items():
+            by_model.setdefault(alias, []).append(f"{column} ({count} of {n_windows} windows)")
+    for alias, listed in by_model.items():
+        warnings.warn(
+            f"{alias} has non-finite scores: {', '.join(listed)}. They are kept in its means "
+            "(never skipped), so those means are NaN or infinite and it ranks last on them.",
+            UndefinedMetricWarning,
+            stacklevel=3,
+        )

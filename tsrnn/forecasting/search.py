@@ -68,7 +68,14 @@ def search_forecaster(model, y, X=None, search_space=None, n_windows=2, max_seco
             "No candidate could be backtested: " + "; ".join(results["status"].unique()) + ". "
             "Lower n_windows or give a search_space that suits the series."
         )
-    best = {name: _python(scored.loc[scored["score"].idxmin(), name]) for name in search_space}
+    finite = scored[np.isfinite(scored["score"].to_numpy(dtype=np.float64))]
+    if finite.empty:  # e.g. MASE of constant series: undefined for every candidate alike
+        raise ValueError(
+            f"No candidate has a finite backtest {metric} ({', '.join(map(str, scored['score'].unique()))}); "
+            "choose a metric defined on these series (metric='mae', 'rmse' or 'smape')."
+        )
+    # a NaN or inf score (the rule of tsrnn.forecasting.scoring) never wins
+    best = {name: _python(finite.loc[finite["score"].idxmin(), name]) for name in search_space}
     fitted = clone(model).set_params(**best).fit(y, X)
     fitted.best_params_, fitted.cv_results_ = best, results
     return fitted

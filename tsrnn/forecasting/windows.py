@@ -10,6 +10,10 @@ trained on is ever copied.
 
 import numpy as np
 
+# Windows gathered at a time when a batch is large (the validation set, the linear stage's
+# inputs): bounds the temporaries, not the result.
+BATCH_CHUNK = 16384
+
 
 class SeriesWindows:
     """Window samples over concatenated series, fed to :class:`tsrnn.nn.Trainer`.
@@ -56,6 +60,8 @@ class SeriesWindows:
         Read-only window view of ``features`` (no copy), ``window = input_size + future_steps``.
     target_views : ndarray of shape (n_obs - horizon + 1, horizon)
         Read-only window view of ``target``.
+    input_views : ndarray of shape (n_obs - input_size + 1, input_size)
+        Read-only window view of ``target`` over ``input_size`` steps (the linear stage's input).
     n_samples, n_targets, n_features : int
     """
 
@@ -78,6 +84,9 @@ class SeriesWindows:
         self.window = input_size + future_steps
         self.views = np.lib.stride_tricks.sliding_window_view(features, self.window, axis=0)
         self.target_views = np.lib.stride_tricks.sliding_window_view(target, horizon)
+        # the target over each window's input steps: what the linear stage reads, gathered
+        # without an (n, input_size) index array
+        self.input_views = np.lib.stride_tricks.sliding_window_view(target, input_size)
         self.starts = np.asarray(starts, dtype=np.int64)
         self.input_size, self.horizon, self.future_steps = input_size, horizon, future_steps
         self.past_columns = np.asarray(past_columns, dtype=np.int64)
@@ -89,22 +98,39 @@ class SeriesWindows:
     def batch(self, idx):
         """Inputs ``X (window, b, n_features)`` (time-major, a fresh copy) and targets ``y (b, horizon)``."""
         starts = self.starts[idx]
-        X = np.ascontiguousarray(self.views[starts].transpose(2, 0, 1))
+        # gathered straight into the time-major layout, a chunk of windows at a time: one
+        # copy of the batch, whatever its size (the validation set is one batch)
+        X = np.empty((self.window, starts.size, self.n_features), dtype=self.features.dtype)
+        for begin in range(0, starts.size, BATCH_CHUNK):
+            part = slice(begin, begin + BATCH_CHUNK)
+            X[:, part] = self.views[starts[part]].transpose(2, 0, 1)
         if self.base_offsets is not None:
             relative_to_last(X, self.input_size)
         y = self._residuals(starts)
         if self.linear_base is not None:
-            y = y - self.linear_base.predict(*self._window(starts))
+            y -= self.linear_forecast(starts)
         if self.future_steps:
             hide_future(X, self.input_size, self.past_columns, self.flag_column)
         return X, y
 
+    def linear_forecast(self, starts):
+        """The linear stage's forecast ``(n, horizon)`` for the samples starting at rows ``starts``,
+        computed a chunk of windows at a time (its float64 inputs never exist in full)."""
+        out = np.empty((starts.size, self.horizon))
+        for begin in range(0, starts.size, BATCH_CHUNK):
+            part = slice(begin, begin + BATCH_CHUNK)
+            out[part] = self.linear_base.predict(*self._window(starts[part]))
+        return out
+
     def _residuals(self, starts):
         """Targets of the samples starting at ``starts``, minus their base forecast (if any)."""
         origins = starts + self.input_size
-        y = self.target_views[origins]
+        y = self.target_views[origins]  # a fresh array (fancy indexing), safe to modify
         if self.base_offsets is not None:
-            y = y - self.target[origins[:, None] + self.base_offsets]
+            # the base of step k is target[o + base_offsets[k]], read from the window view
+            # ending at the origin (base_offsets lie in [-input_size, -1]) with no
+            # (n, horizon) index array
+            y -= self.input_views[starts[:, None], self.input_size + self.base_offsets]
         return y
 
     def linear_inputs(self, idx):
@@ -124,7 +150,7 @@ class SeriesWindows:
         return (*self._window(starts), self._residuals(starts))
 
     def _window(self, starts):
-        return linear_window(self.target[starts[:, None] + np.arange(self.input_size)], self.base_offsets is not None)
+        return linear_window(self.input_views[starts], self.base_offsets is not None)
 
 
 def linear_window(values, relative):

@@ -5,7 +5,7 @@ are written down. Weights follow PyTorch (``torch.nn.RNN/LSTM/GRU``), so torch
 can serve as an oracle:
 
 - per layer ``W_ih (G*H, D)``, ``W_hh (G*H, H)``, ``b_ih (G*H,)``, ``b_hh (G*H,)``;
-- rnn: ``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, act in {tanh, relu};
+- rnn: ``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, act in {tanh, relu, selu};
 - lstm, gates (i, f, g, o): ``c' = f*c + i*g``, ``h' = o*tanh(c')``;
 - gru, gates (r, z, n): ``n = tanh(W_in x + b_in + r*(W_hn h + b_hn))``,
   ``h' = (1-z)*n + z*h``.
@@ -41,7 +41,7 @@ CELLS = {
 }
 
 # Activations of the vanilla RNN, as the int codes the kernels take.
-ACTIVATIONS = {"tanh": 0, "relu": 1}
+ACTIVATIONS = {"tanh": 0, "relu": 1, "selu": 2}
 
 
 def get_cell(name):

@@ -1,4 +1,4 @@
-"""Scalar activations for the compiled kernels: tanh, sigmoid, relu.
+"""Scalar activations for the compiled kernels: tanh, sigmoid, relu, selu.
 
 The kernels call these once per gate element, inside loops that LLVM
 vectorises. libm's ``tanhf``/``expf`` cannot be vectorised (PyPI numba has no
@@ -139,3 +139,46 @@ def relu(x):
     float of the same type as ``x``
     """
     return type(x)(0.0) if x < 0 else x
+
+
+# SELU (Klambauer et al. 2017, "Self-normalizing neural networks"), with the constants
+# torch.nn.SELU uses.
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
+_SELU_SCALE32 = np.float32(SELU_SCALE)
+_SELU_SCALE_ALPHA32 = np.float32(SELU_SCALE * SELU_ALPHA)
+
+
+@njit(**_config.JIT)
+def selu(x):
+    """``scale * x`` for ``x > 0``, ``scale * alpha * (exp(x) - 1)`` otherwise (NaN stays NaN).
+
+    Parameters
+    ----------
+    x : float32 or float64
+
+    Returns
+    -------
+    float of the same type as ``x``
+    """
+    if isinstance(x, np.float32):
+        return _SELU_SCALE32 * x if x > 0 else _SELU_SCALE_ALPHA32 * math.expm1(x)
+    return SELU_SCALE * x if x > 0 else SELU_SCALE * SELU_ALPHA * math.expm1(x)
+
+
+@njit(**_config.JIT)
+def selu_slope(h):
+    """The derivative of :func:`selu` written in terms of its output ``h = selu(x)``:
+    ``scale`` where ``h > 0``, else ``scale * alpha * exp(x) = h + scale * alpha``.
+
+    Parameters
+    ----------
+    h : float32 or float64
+
+    Returns
+    -------
+    float of the same type as ``h``
+    """
+    if isinstance(h, np.float32):
+        return _SELU_SCALE32 if h > 0 else h + _SELU_SCALE_ALPHA32
+    return SELU_SCALE if h > 0 else h + SELU_SCALE * SELU_ALPHA

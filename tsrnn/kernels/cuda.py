@@ -13,7 +13,7 @@ tests, slow for training). The plan per layer call:
    other (the simulator runs them one after another). Per element the
    recurrent product and the cell's own scalar math run in the thread: the
    cells' ``lstm_state``/``lstm_grad``, ``gru_state``/``gru_grad``,
-   ``rnn_grad`` and the activations, ``@njit`` functions that compile as
+   ``rnn_act``/``rnn_grad`` and the activations, ``@njit`` functions that compile as
    device functions here.
 3. Backward stores the gate gradients ``dG`` of every step in ``work``; after
    the loop the weight gradients (``dG^T x``, ``dG^T h_prev``), the bias
@@ -40,10 +40,10 @@ from numba import cuda
 
 from .. import _config
 from . import CELLS, cuda_ops
-from .activations import relu, sigmoid, tanh
+from .activations import sigmoid, tanh
 from .gru import gru_grad, gru_state
 from .lstm import lstm_grad, lstm_state
-from .rnn import rnn_grad
+from .rnn import rnn_act, rnn_grad
 
 # Launch configuration of the persistent kernels (tests lower them to force several blocks
 # and keep the simulator fast): batch rows per block, threads per block, and the most
@@ -68,7 +68,7 @@ def _dot(Wr, row, hp, b, H):
 @cuda.jit(device=True, **_config.CUDA_JIT)
 def _rnn_forward_elem(P, Wr, b_hh, hp, cp, gates, train, t, b, j, H, act, one):
     a = P[t, b, j] + _dot(Wr, j, hp, b, H)
-    h = tanh(a) if act == 0 else relu(a)
+    h = rnn_act(a, act)
     return h, h
 
 

@@ -14,6 +14,7 @@ compiled kernel's cache can be compared with, or fed from, the reference.
 import numpy as np
 
 from . import ACTIVATIONS, get_cell
+from .activations import SELU_ALPHA, SELU_SCALE
 
 
 def sigmoid(a):
@@ -21,11 +22,15 @@ def sigmoid(a):
 
 
 def _act(a, activation):
+    if activation == "selu":
+        return np.where(a > 0.0, SELU_SCALE * a, SELU_SCALE * SELU_ALPHA * np.expm1(np.minimum(a, 0.0)))
     return np.tanh(a) if activation == "tanh" else np.maximum(a, 0.0)
 
 
 def _act_grad(h, activation):
     """Derivative of the activation, written in terms of its output ``h``."""
+    if activation == "selu":  # scale * alpha * exp(a) = h + scale * alpha on the negative side
+        return np.where(h > 0.0, SELU_SCALE, h + SELU_SCALE * SELU_ALPHA)
     return 1.0 - h * h if activation == "tanh" else (h > 0.0).astype(h.dtype)
 
 
@@ -47,7 +52,7 @@ def layer_forward(cell, x, state0, W_ih, W_hh, b_ih, b_hh, activation="tanh"):
         Initial state: ``h`` (and ``c`` for lstm).
     W_ih, W_hh, b_ih, b_hh : ndarray
         Weights of shapes ``(G*H, D)``, ``(G*H, H)``, ``(G*H,)``, ``(G*H,)``.
-    activation : {'tanh', 'relu'}, default='tanh'
+    activation : {'tanh', 'relu', 'selu'}, default='tanh'
         Activation of the 'rnn' cell.
 
     Returns
@@ -169,7 +174,7 @@ def forward(cell, x, params, state0=None, activation="tanh"):
         ``(W_ih, W_hh, b_ih, b_hh)`` per layer, bottom first.
     state0 : ndarray of shape (L, S, B, H), default=None
         Initial states per layer (zeros when None).
-    activation : {'tanh', 'relu'}, default='tanh'
+    activation : {'tanh', 'relu', 'selu'}, default='tanh'
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""The vanilla RNN cell: ``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, act 0 = tanh, 1 = relu.
+"""The vanilla RNN cell: ``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, act 0 = tanh, 1 = relu, 2 = selu.
 
 A cell module holds the cell's math and its CPU steps; the driver
 (:mod:`.cpu`) runs them over batch shards and time. The interface every cell
@@ -11,8 +11,8 @@ provides (see ARCHITECTURE.md, "Adding a cell"):
 - ``prepare(W_ih, W_hh, b_ih, b_hh, W_ihT, W_cat, bias)``: per-call weight layouts;
 - ``forward_step``, ``train_step``, ``backward_step``: one time step for one
   shard's rows (signatures in :mod:`.cpu`);
-- scalar per-element math (here :func:`rnn_grad`), written once for the CPU
-  row loops and for device code.
+- scalar per-element math (here :func:`rnn_act` and :func:`rnn_grad`), written
+  once for the CPU row loops and for device code.
 
 The rnn cell caches nothing beyond the states: its backward pass reads ``h'``.
 """
@@ -21,7 +21,7 @@ from numba import njit
 
 from .. import _config
 from . import CELLS
-from .activations import relu, tanh
+from .activations import relu, selu, selu_slope, tanh
 from .blas import gemm
 from .cpu_ops import gates_preact, prepare_weights, weight_grads_step
 
@@ -44,12 +44,24 @@ prepare = prepare_weights
 
 
 @njit(**_config.JIT)
+def rnn_act(a, act):
+    """The activation ``act`` (0 tanh, 1 relu, 2 selu) of one pre-activation ``a``."""
+    if act == 0:
+        return tanh(a)
+    if act == 1:
+        return relu(a)
+    return selu(a)
+
+
+@njit(**_config.JIT)
 def rnn_grad(dh, h, act, one, zero):
     """Gradient w.r.t. one pre-activation from ``dh`` and the output ``h`` (``one``, ``zero``
     of the dtype, so that float32 stays float32)."""
     if act == 0:
         return dh * (one - h * h)
-    return dh if h > zero else zero
+    if act == 1:
+        return dh if h > zero else zero
+    return dh * selu_slope(h)
 
 
 @njit(inline="always", **_config.JIT)
@@ -58,12 +70,16 @@ def _act_rows(pre, bias, act, h):
     rows, H = h.shape
     for b in range(rows):
         p, hb = pre[b], h[b]
+        # one loop per activation (a constant act), so each vectorises
         if act == 0:
             for j in range(H):
-                hb[j] = tanh(p[j] + bias[j])
+                hb[j] = rnn_act(p[j] + bias[j], 0)
+        elif act == 1:
+            for j in range(H):
+                hb[j] = rnn_act(p[j] + bias[j], 1)
         else:
             for j in range(H):
-                hb[j] = relu(p[j] + bias[j])
+                hb[j] = rnn_act(p[j] + bias[j], 2)
 
 
 @njit(inline="always", **_config.JIT)
@@ -79,10 +95,13 @@ def _act_rows_inplace(h, bias, act):
         hb = h[b]
         if act == 0:
             for j in range(H):
-                hb[j] = tanh(hb[j] + bias[j])
+                hb[j] = rnn_act(hb[j] + bias[j], 0)
+        elif act == 1:
+            for j in range(H):
+                hb[j] = rnn_act(hb[j] + bias[j], 1)
         else:
             for j in range(H):
-                hb[j] = relu(hb[j] + bias[j])
+                hb[j] = rnn_act(hb[j] + bias[j], 2)
 
 
 @njit(**_config.JIT_INNER)
@@ -114,9 +133,12 @@ def backward_step(t, b0, x, h_prev, c_prev, h, cache, dout, dx, dh, dc, W_ih, W_
         if act == 0:
             for j in range(H):
                 dg_b[j] = rnn_grad(dh_b[j], h_b[j], 0, one, zero)
-        else:
+        elif act == 1:
             for j in range(H):
                 dg_b[j] = rnn_grad(dh_b[j], h_b[j], 1, one, zero)
+        else:
+            for j in range(H):
+                dg_b[j] = rnn_grad(dh_b[j], h_b[j], 2, one, zero)
         for j in range(H):
             db_ih[j] += dg_b[j]
     gemm(0, 0, rows, H, H, 1.0, dg, H, W_hh, H, 0.0, dh, H)

@@ -4,7 +4,10 @@ Each loss is a function ``loss(pred, target, quantiles) -> (value, dpred)``
 with ``pred`` and ``target`` of the same shape ``(B, n_outputs)`` (for the
 quantile loss ``pred`` is ``(B, n_outputs * n_quantiles)``, quantile fastest).
 Values are means over samples and outputs, so learning rates do not depend on
-batch size or horizon.
+batch size or horizon. A network with a per-step head (``return_sequences``) passes
+one row per sample and step, ``(B * T, n_outputs)``: its loss is then the mean over
+steps too (the sum over steps divided by ``T``), and every step's gradient flows into
+BPTT.
 
 :func:`softmax_cross_entropy` is the classifiers' loss (not in :data:`LOSSES`, the
 regression losses a regressor's ``loss`` parameter names): ``pred`` holds one logit
@@ -49,18 +52,19 @@ def quantile(pred, target, quantiles):
 
 
 def log_softmax(logits):
-    """Row-wise ``log(softmax(logits))``, computed without overflow.
+    """``log(softmax(logits))`` along the last axis, computed without overflow.
 
     Parameters
     ----------
-    logits : ndarray of shape (B, n_classes)
+    logits : ndarray of shape (B, n_classes) or (B, T, n_classes)
+        One row of logits per sample, or per sample and step.
 
     Returns
     -------
-    ndarray of shape (B, n_classes)
+    ndarray of the shape of ``logits``
     """
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def softmax_cross_entropy(pred, target, quantiles=None):

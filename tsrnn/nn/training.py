@@ -6,7 +6,9 @@ optionally, one for validation. A windows source is any object with
 
 - ``n_samples`` and ``n_targets`` (ints), and
 - ``batch(idx) -> (X, y)``: ``X`` of shape ``(T, len(idx), input_size)``, time-major,
-  C-contiguous, in the network dtype; ``y`` of shape ``(len(idx), n_targets)``.
+  C-contiguous, in the network dtype; ``y`` of shape ``(len(idx), n_targets)``, or
+  ``(len(idx), T, n_targets)`` for a network with ``return_sequences`` (one target row
+  per step; the validation loss and score then see every step as a sample).
 
 :class:`ArrayWindows` is the one over arrays (the regressors); the forecaster's
 :class:`~tsrnn.forecasting.windows.SeriesWindows` reads windows of series buffers.
@@ -50,16 +52,16 @@ class ArrayWindows:
     ----------
     X : ndarray of shape (T, n_samples, input_size)
         Time-major sequences in the network dtype.
-    y : ndarray of shape (n_samples, n_targets)
-        Targets (float64).
+    y : ndarray of shape (n_samples, n_targets) or (n_samples, T, n_targets)
+        Targets (float64); 3-D for a per-step head (``return_sequences``).
     """
 
     def __init__(self, X, y):
         self.X, self.y = X, y
-        self.n_samples, self.n_targets = y.shape
+        self.n_samples, self.n_targets = y.shape[0], y.shape[-1]
 
     def batch(self, idx):
-        """Samples ``idx`` as ``(X (T, len(idx), D), y (len(idx), n_targets))``."""
+        """Samples ``idx`` as ``(X (T, len(idx), D), y (len(idx), [T,] n_targets))``."""
         return np.ascontiguousarray(self.X[:, idx]), self.y[idx]
 
 
@@ -133,6 +135,11 @@ def point_prediction(pred, n_targets, quantiles=None):
     return quantile_predictions(pred, n_targets, quantiles)[:, :, median]
 
 
+def step_rows(a):
+    """Per-step arrays ``(B, T, n)`` as ``(B * T, n)`` rows (one per step); 2-D arrays unchanged."""
+    return a.reshape(-1, a.shape[-1]) if a.ndim == 3 else a
+
+
 def r2_score_flat(y_true, y_pred):
     """R^2 averaged over outputs, as :meth:`sklearn.base.RegressorMixin.score`."""
     ss_res = ((y_true - y_pred) ** 2).sum(axis=0)
@@ -183,6 +190,8 @@ class Trainer:
         ``score(y_true, pred) -> float`` on the validation samples each epoch, from
         the raw head outputs ``pred``; recorded in ``validation_scores``. None: R^2
         of the point prediction, as :meth:`sklearn.base.RegressorMixin.score`.
+        For a per-step head, ``y_true`` and ``pred`` hold one row per step
+        (``(n_samples * T, n)``), as the loss does.
     verbose : int, default=0
         Show a progress bar with the current loss when > 0, and say on stderr
         when the first step compiles the kernels (see :mod:`tsrnn.kernels.announce`).
@@ -292,6 +301,7 @@ class Trainer:
         early_stopping = validation is not None
         if early_stopping:
             X_val, y_val = validation.batch(np.arange(validation.n_samples))
+            y_val = step_rows(y_val)  # a per-step head's validation: every step is a sample
         epochs = tqdm(range(n_epochs), disable=not self.verbose, desc=f"{network.cell} epochs", leave=False)
         for _ in epochs:
             order = rng.permutation(n_samples)
@@ -309,7 +319,7 @@ class Trainer:
             epoch_loss = total / n_samples
             history.loss_curve.append(epoch_loss)
             if early_stopping:
-                pred = network.predict(X_val).astype(np.float64)
+                pred = step_rows(network.predict(X_val).astype(np.float64))
                 monitored = loss(pred, y_val, quantiles)[0]
                 history.validation_loss_curve.append(monitored)
                 history.validation_scores.append(self._score(y_val, pred, n_targets))

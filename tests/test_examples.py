@@ -1,0 +1,37 @@
+"""The scripts in examples/ run (in their smoke mode) and print what they promise."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _run(name):
+    env = {**os.environ, "TSRNN_EXAMPLE_SMOKE": "1"}
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_sentiment_classification_prints_both_accuracies():
+    out = _run("sentiment_classification.py")
+    accuracies = [float(a) for a in re.findall(r"test accuracy (\d\.\d+)", out)]
+    assert len(accuracies) == 2 and all(0.0 <= a <= 1.0 for a in accuracies)
+    assert "bag-of-words logistic regression" in out and "LSTM on word ids" in out
+
+
+@pytest.mark.slow
+def test_text_generation_prints_the_loss_and_two_samples():
+    out = _run("text_generation.py")
+    losses = [float(v) for v in re.findall(r"\d+: (\d+\.\d+)", out.split("training loss")[1].splitlines()[0])]
+    assert len(losses) >= 2 and losses[-1] < losses[0]  # the loss falls
+    samples = re.findall(r"temperature=[\d.]+, top_k=\w+:\n(Alice was .+)", out)
+    assert len(samples) == 2 and all(len(s) > len("Alice was ") + 20 for s in samples)
