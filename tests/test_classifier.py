@@ -9,6 +9,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from tsrnn import GRUClassifier, LSTMClassifier, RNNClassifier, load_model
 from tsrnn.nn import log_softmax, softmax_cross_entropy
 
+from ._checks import expected_failed_checks
+
 SMALL = dict(hidden_size=8, max_epochs=60, learning_rate=0.02, batch_size=32, early_stopping=False, random_state=0)
 
 
@@ -21,20 +23,9 @@ def spike_half(n=400, T=12, seed=0):
     return X, late
 
 
-def _expected_failed_checks(estimator):
-    if estimator.dtype == "float32":
-        reason = (
-            "float32 BLAS products block rows by batch shard, so a sample's prediction can move "
-            "in the last float32 bit (~1e-7 relative) when the batch is reordered or cut; the check "
-            "allows 1e-7. The float64 instance passes it."
-        )
-        return {"check_methods_sample_order_invariance": reason, "check_methods_subset_invariance": reason}
-    return {}
-
-
 @parametrize_with_checks(
     [LSTMClassifier(**SMALL), GRUClassifier(**SMALL), RNNClassifier(cell="rnn", dtype="float64", **SMALL)],
-    expected_failed_checks=_expected_failed_checks,
+    expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

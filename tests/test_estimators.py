@@ -14,6 +14,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from tsrnn import GRURegressor, LSTMRegressor, RNNClassifier, RNNRegressor, load_model
 
+from ._checks import expected_failed_checks
+
 
 def noisy_sine_windows(n=700, window=24, horizon=6, noise=0.05, seed=0):
     rng = np.random.default_rng(seed)
@@ -29,17 +31,6 @@ def noisy_sine_windows(n=700, window=24, horizon=6, noise=0.05, seed=0):
 SMALL = dict(hidden_size=8, max_epochs=60, learning_rate=0.02, batch_size=32, early_stopping=False, random_state=0)
 
 
-def _expected_failed_checks(estimator):
-    if estimator.dtype == "float32":
-        reason = (
-            "float32 BLAS products block rows by batch shard, so a sample's prediction can move "
-            "in the last float32 bit (~1e-7 relative) when the batch is reordered or cut; the check "
-            "allows 1e-7. The float64 instance passes it."
-        )
-        return {"check_methods_sample_order_invariance": reason, "check_methods_subset_invariance": reason}
-    return {}
-
-
 @parametrize_with_checks(
     [
         LSTMRegressor(**SMALL),
@@ -47,7 +38,7 @@ def _expected_failed_checks(estimator):
         RNNRegressor(cell="rnn", **SMALL),
         LSTMRegressor(dtype="float64", **SMALL),
     ],
-    expected_failed_checks=_expected_failed_checks,
+    expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
@@ -56,7 +47,7 @@ def test_sklearn_compatible_estimator(estimator, check):
 @pytest.mark.slow
 @parametrize_with_checks(
     [LSTMRegressor(), GRURegressor(), RNNRegressor(), RNNClassifier()],
-    expected_failed_checks=_expected_failed_checks,
+    expected_failed_checks=expected_failed_checks,
 )
 def test_default_estimators_pass_every_check(estimator, check):
     """Default-constructed, as a user gets them: they learn the checks' small problems too

@@ -8,6 +8,8 @@ import pytest
 from tsrnn.nn import LOSSES, OPTIMIZERS, RecurrentNetwork, clip_grad_norm
 from tsrnn.nn.losses import quantile
 
+from ._gradients import assert_grad_matches_finite_differences
+
 
 def _network(cell, rng, num_layers=2, activation="tanh", output_size=3, dtype=np.float64):
     net = RecurrentNetwork(cell, 2, 4, num_layers, output_size, activation, dtype)
@@ -24,19 +26,7 @@ def test_network_gradient_matches_finite_differences(cell, activation, loss, rng
     net = _network(cell, rng, activation=activation, output_size=3 * (3 if quantiles else 1))
     X = rng.standard_normal((5, 6, 2))  # time-major (T, B, D)
     y = rng.standard_normal((6, 3))
-    net.loss_and_grad(X, y, LOSSES[loss], quantiles)
-    analytic = net.grad.copy()
-    eps = 1e-6
-    numeric = np.empty_like(analytic)
-    for k in range(net.params.size):
-        saved = net.params[k]
-        net.params[k] = saved + eps
-        up = net.loss_and_grad(X, y, LOSSES[loss], quantiles)
-        net.params[k] = saved - eps
-        down = net.loss_and_grad(X, y, LOSSES[loss], quantiles)
-        net.params[k] = saved
-        numeric[k] = (up - down) / (2 * eps)
-    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-8)
+    assert_grad_matches_finite_differences(net, lambda: net.loss_and_grad(X, y, LOSSES[loss], quantiles))
 
 
 def test_dropout_gradient_matches_finite_differences_with_a_fixed_mask(rng):
@@ -47,17 +37,7 @@ def test_dropout_gradient_matches_finite_differences_with_a_fixed_mask(rng):
     def loss_at():
         return net.loss_and_grad(X, y, LOSSES["mse"], None, 0.5, np.random.default_rng(7))
 
-    loss_at()
-    analytic = net.grad.copy()
-    eps = 1e-6
-    for k in rng.choice(net.params.size, 25, replace=False):
-        saved = net.params[k]
-        net.params[k] = saved + eps
-        up = loss_at()
-        net.params[k] = saved - eps
-        down = loss_at()
-        net.params[k] = saved
-        np.testing.assert_allclose(analytic[k], (up - down) / (2 * eps), rtol=1e-5, atol=1e-8)
+    assert_grad_matches_finite_differences(net, loss_at, rng.choice(net.params.size, 25, replace=False))
 
 
 def test_predict_equals_training_forward_and_survives_pickle(rng):

@@ -13,6 +13,8 @@ import pytest
 
 from tsrnn.nn import LOSSES, RecurrentNetwork, softmax_cross_entropy
 
+from ._gradients import assert_grad_matches_finite_differences
+
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("rnn", "selu"), ("lstm", "tanh"), ("gru", "tanh")]
 NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 VARIANTS = [(True, False), (False, True), (True, True)]  # (bidirectional, return_sequences)
@@ -167,20 +169,10 @@ def test_gradient_matches_finite_differences(cell, activation, bidirectional, re
     X = rng.standard_normal((T, B, 2))
     y = rng.standard_normal((B, T, 2) if return_sequences else (B, 2))
     loss = LOSSES["huber"]  # piecewise: its gradient runs through both branches
-    net.loss_and_grad(X, 2.0 * y, loss)
-    analytic = net.grad.copy()
-    eps = 1e-6
     # a sample of the recurrent weights, and every weight of the head
     checked = rng.choice(net.params.size, min(net.params.size, 120), replace=False)
     checked = np.union1d(checked, np.arange(net.params.size - net.b_out.size - net.W_out.size, net.params.size))
-    for k in checked:
-        saved = net.params[k]
-        net.params[k] = saved + eps
-        up = net.loss_and_grad(X, 2.0 * y, loss)
-        net.params[k] = saved - eps
-        down = net.loss_and_grad(X, 2.0 * y, loss)
-        net.params[k] = saved
-        np.testing.assert_allclose(analytic[k], (up - down) / (2 * eps), rtol=1e-5, atol=1e-9)
+    assert_grad_matches_finite_differences(net, lambda: net.loss_and_grad(X, 2.0 * y, loss), checked, atol=1e-9)
 
 
 @pytest.mark.parametrize("bidirectional,return_sequences", VARIANTS, ids=VARIANT_IDS)
@@ -193,17 +185,7 @@ def test_dropout_gradient_matches_finite_differences_with_a_fixed_mask(bidirecti
     def loss_at():
         return net.loss_and_grad(X, y, LOSSES["mse"], None, 0.5, np.random.default_rng(7))
 
-    loss_at()
-    analytic = net.grad.copy()
-    eps = 1e-6
-    for k in rng.choice(net.params.size, 40, replace=False):
-        saved = net.params[k]
-        net.params[k] = saved + eps
-        up = loss_at()
-        net.params[k] = saved - eps
-        down = loss_at()
-        net.params[k] = saved
-        np.testing.assert_allclose(analytic[k], (up - down) / (2 * eps), rtol=1e-5, atol=1e-9)
+    assert_grad_matches_finite_differences(net, loss_at, rng.choice(net.params.size, 40, replace=False), atol=1e-9)
 
 
 def test_reverse_direction_reads_the_future():

@@ -12,6 +12,7 @@ import pytest
 
 from tsrnn.nn import LOSSES, RecurrentNetwork, softmax_cross_entropy
 
+from ._gradients import assert_grad_matches_finite_differences
 from .test_sequences import _assert_gradients_match, _torch_gradients, _torch_model
 
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
@@ -50,19 +51,10 @@ def test_embedding_gradient_matches_finite_differences(cell, activation, bidirec
     tokens = rng.integers(0, net.vocab_size - 1, (T, B))  # the last id unused
     tokens[0, 0] = tokens[3, 2] = 2  # a token read twice: its gradient is a sum
     _, y = _targets(net, rng, T, B)
-    net.loss_and_grad(tokens, y, softmax_cross_entropy)
-    analytic = net.grad.copy()
     # every embedding entry (unused rows included: their gradient must be 0), then a sample of the rest
     checked = np.union1d(np.arange(net.embedding.size), rng.choice(net.params.size, 60, replace=False))
-    eps = 1e-6
-    for k in checked:
-        saved = net.params[k]
-        net.params[k] = saved + eps
-        up = net.loss_and_grad(tokens, y, softmax_cross_entropy)
-        net.params[k] = saved - eps
-        down = net.loss_and_grad(tokens, y, softmax_cross_entropy)
-        net.params[k] = saved
-        np.testing.assert_allclose(analytic[k], (up - down) / (2 * eps), rtol=1e-5, atol=1e-9)
+    loss_at = lambda: net.loss_and_grad(tokens, y, softmax_cross_entropy)
+    assert_grad_matches_finite_differences(net, loss_at, checked, atol=1e-9)
     unused = np.setdiff1d(np.arange(net.vocab_size), tokens)
     assert unused.size > 0  # the control: rows no token reads get exactly zero
     np.testing.assert_array_equal(net.grad_embedding[unused], 0.0)
