@@ -7,14 +7,17 @@ of it compiling the kernels)::
 
 It (a) checks the CUDA kernels against the CPU kernels on the first layer of
 every workload shape (float32: relative error of each output against its own
-scale below ``CHECK_RTOL``), then (b) times ``forward``, ``forward_train`` and
-``backward`` per layer call with CUDA events (the median of ``--repeats`` after
-``--warmup`` calls, all operands already on the device), and, when torch with
-CUDA is installed, ``torch.nn.RNN/GRU/LSTM`` on the same shapes (inference
-under ``torch.no_grad``; a training step as forward + ``backward`` of the
-output), then (c) writes the tables between the markers of ``--output``'s
-results section. Without a usable GPU it exits with status 2 and says what is
-missing; the CUDA simulator is refused for timing (it runs Python threads).
+scale below ``CHECK_RTOL``) and a whole CUDA fit against a CPU fit per cell,
+then (b) times ``forward``, ``forward_train`` and ``backward`` per layer call
+with CUDA events (the median of ``--repeats`` after ``--warmup`` calls, all
+operands already on the device), and, when torch with CUDA is installed,
+``torch.nn.RNN/GRU/LSTM`` on the same shapes (inference under
+``torch.no_grad``; a training step as forward + ``backward`` of the output),
+and the whole training step of ``Trainer(device='cuda')`` against torch's
+(layers, head, loss, clipping, Adam), then (c) writes the tables between the
+markers of ``--output``'s results section. ``tsrnn bench --device cuda`` runs
+it. Without a usable GPU it exits with status 2 and says what is missing; the
+CUDA simulator is refused for timing (it runs Python threads).
 
 Workloads are ``(batch, seq_len, features, hidden, layers, horizon)`` as in
 ``benchmarks/speed.py``, plus W3-large. The floors printed with ``--floors``
@@ -274,34 +277,128 @@ def torch_times(cell, workload, warmup, repeats):
         out, _ = net(x)
         out.backward(dout)
 
-    def timed(fn):
-        for _ in range(warmup):
-            fn()
-        torch.cuda.synchronize()
-        times = []
-        for _ in range(repeats):
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            end.synchronize()
-            times.append(start.elapsed_time(end))
-        return statistics.median(times)
+    return {"infer": torch_time(infer, warmup, repeats), "train": torch_time(train, warmup, repeats)}
 
-    return {"infer": timed(infer), "train": timed(train)}
+
+def torch_time(fn, warmup, repeats):
+    """Median milliseconds of ``fn()`` between two torch CUDA events, after ``warmup`` untimed calls."""
+    import torch
+
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(repeats):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+def _network_problem(cell, workload, n_batches, seed=0):
+    """A float32 network of ``workload`` and ``n_batches`` batches of its windows (random data)."""
+    from tsrnn.nn import ArrayWindows, RecurrentNetwork, seeded_generator
+
+    B, T, D, H, L, horizon = workload
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((T, n_batches * B, D)).astype(np.float32)
+    y = rng.standard_normal((n_batches * B, horizon))
+    network = RecurrentNetwork(cell, D, H, L, horizon)
+    generator = seeded_generator(seed)
+    network.initialize(generator)
+    return network, generator, ArrayWindows(X, y)
+
+
+def check_fit(cell, seed=0, workload=(8, 6, 2, 5, 2, 3), n_batches=3):
+    """Largest relative weight difference of a CUDA fit against a CPU fit (float32, same seed, 2 epochs).
+
+    The whole training step on the device (``tsrnn.nn.device``: batches, layers, head,
+    loss, clipping, Adam) against the CPU path, relative to the largest weight.
+    """
+    from tsrnn.nn import Trainer
+
+    params = {}
+    for device in ("cpu", "cuda"):
+        network, rng, windows = _network_problem(cell, workload, n_batches, seed)
+        trainer = Trainer(batch_size=workload[0], max_epochs=2, device=device)
+        trainer.fit(network, trainer.start(network, rng), windows)
+        params[device] = network.params
+    return float(np.abs(params["cuda"] - params["cpu"]).max() / np.abs(params["cpu"]).max())
+
+
+def time_training_step(cell, workload, warmup, repeats, seed=0, n_batches=4):
+    """Median ms of one mini-batch training step of the whole network on the device.
+
+    Timed over whole epochs of ``n_batches`` batches through ``tsrnn.nn.device.DeviceSteps``
+    (what ``Trainer(device='cuda')`` runs: batch gather, every layer forward and backward,
+    head, MSE, gradient norm and clipping, Adam), divided by ``n_batches``; an epoch
+    includes its one transfer each way (the order in; the losses and the status out).
+    """
+    from tsrnn.nn import Trainer
+    from tsrnn.nn.device import DeviceSteps
+
+    network, rng, windows = _network_problem(cell, workload, n_batches, seed)
+    trainer = Trainer(batch_size=workload[0])
+    steps = DeviceSteps(network, trainer.start(network, rng), windows, None, "mse", None, workload[0], 1.0, 0.0)
+    order = np.arange(windows.n_samples)
+    return cuda_time(lambda: steps.epoch(order), warmup, repeats) / n_batches
+
+
+def torch_training_step(cell, workload, warmup, repeats):
+    """Median ms of torch's whole training step on CUDA (cuDNN layers, Linear head, MSE, clipping, Adam), or None."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    if not torch.cuda.is_available():
+        return None
+    B, T, D, H, L, horizon = workload
+    net = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[cell](D, H, L).cuda()
+    head = torch.nn.Linear(H, horizon).cuda()
+    parameters = [*net.parameters(), *head.parameters()]
+    optimizer = torch.optim.Adam(parameters, lr=1e-3)
+    x = torch.randn(T, B, D, device="cuda")
+    y = torch.randn(B, horizon, device="cuda")
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        out, _ = net(x)
+        loss = torch.nn.functional.mse_loss(head(out[-1]), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        optimizer.step()
+
+    return torch_time(step, warmup, repeats)
 
 
 # --- the report ---------------------------------------------------------------------------------
 
 
-def results_markdown(header, checks, layer_rows, totals):
-    """The results section: the correctness check, the per-layer-call table and the totals vs torch.
+def results_markdown(header, checks, layer_rows, totals, fit_checks=None, steps=()):
+    """The results section: the correctness checks, the per-layer-call table, the totals vs torch
+    and the whole training steps vs torch.
 
     ``checks``: ``{(workload, cell): {output: relative error}}``; ``layer_rows``:
     ``[(workload, cell, layer, (B, T, D, H), {kind: ms})]``; ``totals``:
-    ``[(workload, cell, tsrnn infer ms, tsrnn train ms, torch times or None)]``.
+    ``[(workload, cell, tsrnn infer ms, tsrnn train ms, torch times or None)]``;
+    ``fit_checks``: ``{cell: relative weight difference of a CUDA fit vs a CPU fit}``;
+    ``steps``: ``[(workload, cell, tsrnn step ms, torch step ms or None)]``.
     """
     lines = [header, ""]
+    if fit_checks:
+        lines += [
+            "Check of whole fits (CUDA vs CPU, float32, same seed, 2 epochs of 3 batches; largest weight "
+            f"difference relative to the largest weight; must be below {CHECK_RTOL:g}):",
+            "",
+            "| cell | relative difference | ok |",
+            "| --- | ---: | --- |",
+        ]
+        for cell, error in fit_checks.items():
+            lines.append(f"| {cell} | {error:.2e} | {'yes' if error < CHECK_RTOL else '**NO**'} |")
+        lines.append("")
     if checks:
         lines += [
             f"Check against the CPU kernels (first layer, float32, largest error relative to each output's "
@@ -342,6 +439,19 @@ def results_markdown(header, checks, layer_rows, totals):
                 f"| {name} | {cell} | {infer:.3f} | {ref['infer']:.3f} | {ref['infer'] / infer:.2f}x "
                 f"| {train:.3f} | {ref['train']:.3f} | {ref['train'] / train:.2f}x |"
             )
+    if steps:
+        lines += [
+            "",
+            "Whole training step (Trainer(device='cuda'): batch gather, layers, head, MSE, clipping, Adam; "
+            "median ms per mini-batch over whole epochs) against torch's (cuDNN layers, Linear head, MSE, "
+            "clip_grad_norm_, Adam):",
+            "",
+            "| workload | cell | tsrnn step ms | torch step ms | speed-up |",
+            "| --- | --- | ---: | ---: | ---: |",
+        ]
+        for name, cell, ours, ref in steps:
+            theirs = "- | -" if ref is None else f"{ref:.3f} | {ref / ours:.2f}x"
+            lines.append(f"| {name} | {cell} | {ours:.3f} | {theirs} |")
     return "\n".join(lines) + "\n"
 
 
@@ -396,7 +506,12 @@ def main(argv=None, prog="python benchmarks/gpu.py"):
                 checks[name, cell] = check_layer(cell, *layer_shapes(WORKLOADS[name])[0], seed=args.seed)
                 worst = max(checks[name, cell].values())
                 print(f"check {name} {cell}: worst relative error {worst:.2e}", flush=True)
-    layer_rows, totals = [], []
+    fit_checks = {}
+    if not args.no_check:
+        for cell in args.cells:
+            fit_checks[cell] = check_fit(cell, seed=args.seed)
+            print(f"check fit {cell}: relative weight difference {fit_checks[cell]:.2e}", flush=True)
+    layer_rows, totals, steps = [], [], []
     for name in args.workloads:
         for cell in args.cells:
             infer = train = 0.0
@@ -407,18 +522,26 @@ def main(argv=None, prog="python benchmarks/gpu.py"):
                 train += ms["forward_train"] + ms["backward"]
             ref = None if args.no_torch else torch_times(cell, WORKLOADS[name], args.warmup, args.repeats)
             totals.append((name, cell, infer, train, ref))
-            print(f"{name} {cell}: infer {infer:.3f} ms, train {train:.3f} ms, torch {ref}", flush=True)
+            step = time_training_step(cell, WORKLOADS[name], args.warmup, args.repeats, seed=args.seed)
+            ref_step = None if args.no_torch else torch_training_step(cell, WORKLOADS[name], args.warmup, args.repeats)
+            steps.append((name, cell, step, ref_step))
+            print(
+                f"{name} {cell}: infer {infer:.3f} ms, train {train:.3f} ms, torch {ref}; "
+                f"training step {step:.3f} ms, torch {ref_step}",
+                flush=True,
+            )
     device = cuda.get_current_device()
     header = (
         f"Measured on {device.name.decode() if isinstance(device.name, bytes) else device.name} "
         f"(compute capability {'.'.join(map(str, device.compute_capability))}) with "
         f"`{' '.join([prog, *argv])}` in {time.perf_counter() - began:.0f} s."
     )
-    text = results_markdown(header, checks, layer_rows, totals)
+    text = results_markdown(header, checks, layer_rows, totals, fit_checks, steps)
     print(text)
     if args.output is not None:
         write_results(args.output, text)
     failed = [key for key, errors in checks.items() if max(errors.values()) >= CHECK_RTOL]
+    failed += [cell for cell, error in fit_checks.items() if error >= CHECK_RTOL]
     if failed:
         print(f"{prog}: error: CUDA kernels disagree with the CPU kernels on {failed}", file=sys.stderr)
         return 1

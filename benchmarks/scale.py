@@ -7,7 +7,7 @@ process tree (this process and, for the cluster rows, its worker processes; samp
 second. Configurations (``--configs``):
 
 - ``fit``: ``RNNForecaster(cell="gru", horizon=7, input_size=28, hidden_size=32,
-  max_epochs=1, batch_size=--batch-size)`` fitted on all series (the numba kernels use
+  max_epochs=1, batch_size=--batch-size)`` (default 'auto') fitted on all series (the numba kernels use
   both cores; there is no ``n_jobs`` for one global fit). Windows per second counts every
   input window of the panel (training and validation) over the fit's wall time.
 - ``predict``: ``model.predict()`` of that model serial, and over partitions on the
@@ -284,7 +284,12 @@ def main(argv=None):
     parser.add_argument("--per-series", type=int, default=1000, help="series for ets/arima (default 1000)")
     parser.add_argument("--per-series-spec", choices=["full", "fast"], default="full")
     parser.add_argument("--length", type=int, default=500, help="points per series (default 500)")
-    parser.add_argument("--batch-size", type=int, default=64, help="RNNForecaster batch_size (default 64)")
+    parser.add_argument(
+        "--batch-size",
+        type=lambda v: v if v == "auto" else int(v),
+        default="auto",
+        help="RNNForecaster batch_size: an int or 'auto' (default, the forecaster's own default)",
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per configuration")
     parser.add_argument("--output", help="append the table and the command to this markdown file")
     parser.add_argument("--child", help=argparse.SUPPRESS)

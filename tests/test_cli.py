@@ -407,6 +407,18 @@ def test_bench_prints_a_speed_table(capsys):
     assert "| W1 | gru | train |" in out and "% sgemm peak" in out
 
 
+def test_bench_on_cuda_without_a_gpu_says_what_is_missing(capsys):
+    """``tsrnn bench --device cuda`` runs benchmarks/gpu.py: exit 2 and one line without a GPU."""
+    from tsrnn.kernels import cuda_usable
+
+    if cuda_usable():
+        pytest.skip("numba.cuda is usable here (a GPU or the simulator)")
+    assert main(["bench", "--device", "cuda", "--workloads", "W1", "--cells", "gru"]) == 2
+    assert "needs a CUDA GPU" in capsys.readouterr().err
+    assert main(["bench", "--device", "tpu"]) == 2
+    assert "--device takes 'cpu' or 'cuda'" in capsys.readouterr().err
+
+
 def test_version_and_python_dash_m():
     import tsrnn
 

@@ -139,8 +139,24 @@ def test_parameter_errors_name_the_problem():
         LSTMRegressor(loss="quantile").fit(X, y)
     with pytest.raises(ValueError, match="applies to cell='rnn' only"):
         RNNRegressor(cell="lstm", activation="relu").fit(X, y)
-    with pytest.raises(ValueError, match="device='cuda' is not available"):
-        LSTMRegressor(device="cuda").fit(X, y)
+
+
+def test_device_without_a_gpu(rng):
+    """'cuda' without a usable GPU: one error naming what is missing, and the model unchanged;
+    'auto' trains on the CPU. (The CUDA fits themselves: tests/nn/test_device_training.py.)"""
+    from tsrnn.kernels import cuda_usable
+
+    if cuda_usable():
+        pytest.skip("numba.cuda is usable here (a GPU or the simulator)")
+    X, y = rng.standard_normal((20, 5, 1)), rng.standard_normal(20)
+    model = LSTMRegressor(device="cuda", max_epochs=2, random_state=0)
+    with pytest.raises(RuntimeError, match="device='cuda' needs"):
+        model.fit(X, y)
+    assert not hasattr(model, "network_")
+    auto = LSTMRegressor(device="auto", max_epochs=2, random_state=0).fit(X, y)
+    cpu = LSTMRegressor(max_epochs=2, random_state=0).fit(X, y)
+    assert auto.device_ == "cpu"
+    np.testing.assert_array_equal(auto.predict(X), cpu.predict(X))
 
 
 def test_bad_data_errors(rng):

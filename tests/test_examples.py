@@ -35,3 +35,24 @@ def test_text_generation_prints_the_loss_and_two_samples():
     assert len(losses) >= 2 and losses[-1] < losses[0]  # the loss falls
     samples = re.findall(r"temperature=[\d.]+, top_k=\w+:\n(Alice was .+)", out)
     assert len(samples) == 2 and all(len(s) > len("Alice was ") + 20 for s in samples)
+
+
+@pytest.mark.slow
+def test_digits_classification_prints_both_accuracies():
+    out = _run("digits_classification.py")
+    accuracies = [float(a) for a in re.findall(r"test accuracy (\d\.\d+)", out)]
+    # smoke mode trains 3 epochs: whether the GRU beats the baseline then is not robust, so only the format
+    assert len(accuracies) == 2 and all(0.0 <= a <= 1.0 for a in accuracies)
+    assert "logistic regression on 64 pixels" in out and "GRU over image rows" in out
+
+
+@pytest.mark.slow
+def test_word_segmentation_prints_both_scores_and_a_respaced_sentence():
+    out = _run("word_segmentation.py")
+    scores = re.findall(r"^(.+): per-character accuracy (\d\.\d+), boundary F1 (\d\.\d+)$", out, flags=re.MULTILINE)
+    assert [name for name, _, _ in scores] == ["logistic regression", "bidirectional GRU"]
+    assert all(0.0 <= float(v) <= 1.0 for _, accuracy, f1 in scores for v in (accuracy, f1))
+    assert out.splitlines()[-1].startswith("bidirectional GRU:")
+    despaced = re.search(r"held out, spaces removed: (\S+)", out).group(1)
+    respaced = out.splitlines()[-1].split(":", 1)[1].strip()  # the last line: the GRU's re-spaced sentence
+    assert respaced.replace(" ", "") == despaced  # re-spacing only inserts spaces

@@ -65,7 +65,8 @@ def test_floors_table_has_a_row_per_workload_and_cell():
 def results_text(checks):
     rows = [("W1", "lstm", 0, (256, 48, 1, 32), {"forward": 0.5, "forward_train": 0.6, "backward": 1.25})]
     totals = [("W1", "lstm", 0.5, 1.85, {"infer": 1.0, "train": 3.7}), ("W1", "gru", 0.5, 1.0, None)]
-    return gpu.results_markdown("Measured on a test.", checks, rows, totals)
+    steps = [("W1", "lstm", 2.0, 5.0), ("W1", "gru", 1.5, None)]
+    return gpu.results_markdown("Measured on a test.", checks, rows, totals, {"lstm": 1e-5, "gru": 0.1}, steps)
 
 
 def test_results_markdown():
@@ -75,6 +76,9 @@ def test_results_markdown():
     assert "| W1 | lstm | 0 | 256, 48, 1, 32 | 0.500 | 0.600 | 1.250 |" in text
     assert "| W1 | lstm | 0.500 | 1.000 | 2.00x | 1.850 | 3.700 | 2.00x |" in text
     assert "| W1 | gru | 0.500 | - | - | 1.000 | - | - |" in text
+    assert "| lstm | 1.00e-05 | yes |" in text and "| gru | 1.00e-01 | **NO** |" in text
+    assert "| W1 | lstm | 2.000 | 5.000 | 2.50x |" in text
+    assert "| W1 | gru | 1.500 | - | - |" in text
 
 
 def test_write_results_replaces_only_the_marked_section(tmp_path):

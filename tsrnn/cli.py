@@ -509,7 +509,10 @@ def build_parser():
     p = sub.add_parser("datasets", help="list the bundled datasets")
     p.set_defaults(func=cmd_datasets)
 
-    sub.add_parser("bench", help="speed of the kernels vs PyTorch and the sgemm peak (`tsrnn bench --help`)")
+    sub.add_parser(
+        "bench",
+        help="speed of the kernels vs PyTorch and the sgemm peak (`tsrnn bench --help`; `--device cuda`: the GPU's)",
+    )
 
     p = sub.add_parser("warmup", help="compile all kernels ahead of time (cached on disk)")
     p.add_argument("--cells", default=None, help="comma-separated cells among rnn,lstm,gru (default: all)")
@@ -520,7 +523,8 @@ def build_parser():
 
 
 def run_benchmark(argv):
-    """``tsrnn bench``: run ``benchmarks/speed.py`` of the source checkout this package is in.
+    """``tsrnn bench``: run ``benchmarks/speed.py`` of the source checkout this package is in
+    (``benchmarks/gpu.py`` with ``--device cuda``).
 
     The harness (PyTorch comparison, sgemm peak, profile) is development
     tooling and is not installed with the package; from an installed wheel this
@@ -528,15 +532,24 @@ def run_benchmark(argv):
     """
     import runpy
 
-    script = Path(__file__).resolve().parent.parent / "benchmarks" / "speed.py"
+    name = "speed.py"
+    if "--device" in argv:  # tsrnn bench --device cuda: the GPU benchmark (benchmarks/gpu.py)
+        at = argv.index("--device")
+        device = argv[at + 1] if at + 1 < len(argv) else None
+        if device not in ("cpu", "cuda"):
+            print("tsrnn: error: tsrnn bench --device takes 'cpu' or 'cuda'", file=sys.stderr)
+            return 2
+        argv = argv[:at] + argv[at + 2 :]
+        name = "gpu.py" if device == "cuda" else name
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / name
     if not script.is_file():
         print(
-            "tsrnn: error: tsrnn bench runs benchmarks/speed.py from a source checkout of tsrnn "
+            f"tsrnn: error: tsrnn bench runs benchmarks/{name} from a source checkout of tsrnn "
             f"(not found at {script}); clone the repository and install it with pip install -e .",
             file=sys.stderr,
         )
         return 2
-    return runpy.run_path(str(script))["main"](argv, prog="tsrnn bench")
+    return runpy.run_path(str(script))["main"](argv, prog="tsrnn bench")  # gpu.py: exit 2 without a GPU
 
 
 def main(argv=None):

@@ -13,6 +13,7 @@ from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from tsrnn.datasets import load_airpassengers, load_nile
 from tsrnn.evaluation import mase
 from tsrnn.forecasting import ARIMA, ETS, AutoARIMA, Naive, SeasonalNaive
+from tsrnn.forecasting.per_series import scaled_series
 
 QUANTILES = [0.1, 0.5, 0.9]
 
@@ -57,9 +58,12 @@ def test_arima_matches_statsmodels(air):
     train = air[:132]
     model = ARIMA(order=(0, 1, 1), seasonal_order=(0, 1, 1), season_length=12, quantiles=[0.1, 0.9])
     out = model.fit(train).predict(12)
-    # statsmodels on the series divided by its scale (scale equivariance), forecasts scaled back
+    # statsmodels on the values the model sees (the series divided by its scale, on the grid of
+    # scaled_series: scale equivariance), forecasts scaled back
     scale = model.scales_[0]
-    reference = StatsmodelsARIMA(train.to_numpy() / scale, order=(0, 1, 1), seasonal_order=(0, 1, 1, 12)).fit()
+    reference = StatsmodelsARIMA(
+        scaled_series(train.to_numpy(), scale), order=(0, 1, 1), seasonal_order=(0, 1, 1, 12)
+    ).fit()
     prediction = reference.get_forecast(12)
     np.testing.assert_allclose(out["ARIMA"], prediction.predicted_mean * scale, rtol=1e-10)
     bounds = prediction.conf_int(alpha=0.2) * scale
@@ -87,7 +91,7 @@ def test_arima_with_covariates_matches_statsmodels():
     model = ARIMA(order=(1, 0, 0)).fit(y, X)
     out = model.predict(3, X_future)
     scale = model.scales_[0]
-    reference = StatsmodelsARIMA(y.to_numpy() / scale, exog=x[:, None], order=(1, 0, 0)).fit()
+    reference = StatsmodelsARIMA(scaled_series(y.to_numpy(), scale), exog=x[:, None], order=(1, 0, 0)).fit()
     np.testing.assert_allclose(out, reference.forecast(3, exog=X_future.to_numpy()) * scale, rtol=1e-10)
 
 
@@ -99,7 +103,7 @@ def test_auto_arima_on_airpassengers(air, air_auto):
     out = air_auto.predict(12)
     # the chosen model is exactly statsmodels' ARIMA with those orders
     scale = air_auto.scales_[0]
-    reference = StatsmodelsARIMA(air[:132].to_numpy() / scale, **spec).fit()
+    reference = StatsmodelsARIMA(scaled_series(air[:132].to_numpy(), scale), **spec).fit()
     np.testing.assert_allclose(out["AutoARIMA"], reference.forecast(12) * scale, rtol=1e-8)
     naive = SeasonalNaive(12).fit(air[:132]).predict(12)
     assert mase(air[132:], out["AutoARIMA"], air[:132], 12) < mase(air[132:], naive, air[:132], 12)
@@ -108,8 +112,10 @@ def test_auto_arima_on_airpassengers(air, air_auto):
 def test_the_order_search_is_a_standalone_function(air, air_auto):
     from tsrnn.forecasting.arima_search import ndiffs, nsdiffs, search_arima
 
-    # AutoARIMA fits exactly the orders the search chooses; the search needs no forecaster
-    assert search_arima(air[:132].to_numpy(), season_length=12) == air_auto.orders_[0]
+    # AutoARIMA fits exactly the orders the search chooses on the values it sees (the scaled
+    # series); the search needs no forecaster
+    scaled = scaled_series(air[:132].to_numpy(), air_auto.scales_[0])
+    assert search_arima(scaled, season_length=12) == air_auto.orders_[0]
     rng = np.random.default_rng(0)
     noise = rng.standard_normal(120)
     assert ndiffs(noise)[0] == 0 and ndiffs(np.cumsum(noise))[0] == 1
@@ -131,7 +137,7 @@ def test_ets_matches_statsmodels(air):
     model = ETS(season_length=12, error="mul", trend="add_damped", seasonal="mul", auto=False).fit(air[:132])
     scale = model.scales_[0]
     reference = ETSModel(
-        pd.Series(train / scale),
+        pd.Series(scaled_series(train, scale)),
         error="mul",
         trend="add",
         damped_trend=True,
@@ -145,7 +151,7 @@ def test_ets_matches_statsmodels(air):
 def test_ets_additive_quantiles_are_the_exact_gaussian_ones(air):
     model = ETS(trend="add", auto=False, quantiles=[0.1, 0.9]).fit(air[:60])
     scale = model.scales_[0]
-    series = pd.Series(air[:60].to_numpy() / scale)
+    series = pd.Series(scaled_series(air[:60].to_numpy(), scale))
     reference = ETSModel(series, trend="add", initialization_method="heuristic").fit(disp=False)
     bounds = reference.get_prediction(start=60, end=65).pred_int(alpha=0.2) * scale
     out = model.predict(6)

@@ -1,8 +1,11 @@
 """score() on forecasters, and compile time reported apart from fit time in the backtest leaderboards."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.exceptions import UndefinedMetricWarning
 
 from tsrnn.forecasting import Naive, RNNForecaster, SeasonalNaive
 from tsrnn.forecasting.backtest import backtest_models
@@ -54,6 +57,35 @@ def test_score_long_frame_with_own_columns_averages_series():
         for s in ("a", "b")
     ]
     assert model.score(test, metric="mase") == pytest.approx(-np.mean(per_series))
+
+
+def test_score_on_a_constant_series_warns_and_leaves_it_out_of_mase():
+    y = monthly()
+    flat = pd.Series(7.0, index=y.index, name="s")
+    model = Naive().fit(flat.iloc[:-6])
+    # the seasonal naive MAE of a constant series is 0: MASE is x / 0 for any forecast
+    with pytest.warns(UndefinedMetricWarning, match=r"mase is undefined on 1 of 1 series \('s'\).*score is NaN"):
+        assert np.isnan(model.score(flat.iloc[-6:]))
+    shifted = flat.iloc[-6:] + 1.0
+    with pytest.warns(UndefinedMetricWarning, match="metric='mae'"):
+        assert np.isnan(model.score(shifted))  # not -inf: undefined, whatever the error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a metric defined there: no warning
+        assert model.score(shifted, metric="mae") == pytest.approx(-1.0)
+    # among other series: left out of the mean, as evaluate() leaves it out for every model
+    df = pd.DataFrame(
+        {
+            "unique_id": np.repeat(["flat", "seasonal"], 48),
+            "ds": np.tile(y.index, 2),
+            "y": np.r_[flat.to_numpy(), y.to_numpy()],
+        }
+    )
+    train = df.groupby("unique_id").head(42).reset_index(drop=True)
+    test = df.groupby("unique_id").tail(6).reset_index(drop=True)
+    model = Naive().fit(train)
+    seasonal = mase(y.iloc[-6:].to_numpy(), np.full(6, y.iloc[-7]), y.iloc[:-6].to_numpy(), season_length=12)
+    with pytest.warns(UndefinedMetricWarning, match=r"1 of 2 series \('flat'\).*left out of the mean"):
+        assert model.score(test) == pytest.approx(-seasonal)
 
 
 def test_score_refuses_wrong_steps_and_metrics():

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from tsrnn.forecasting import ARIMA, ETS, AutoARIMA, Naive, RNNForecaster, SeasonalNaive
+from tsrnn.forecasting.per_series import scaled_series
 
 TINY = dict(hidden_size=8, max_epochs=3, random_state=0, early_stopping=False)
 
@@ -88,9 +89,9 @@ def test_arima_matches_statsmodels_fittedvalues():
     fitted = model.predict_in_sample()
     assert fitted.index.equals(y.index)
     # exactly the Kalman filter's one-step predictions with the estimated parameters (the
-    # model is fitted on y / scale, so the predictions are scaled back) ...
+    # model is fitted on y / scale, on scaled_series' grid, so the predictions are scaled back) ...
     scale = model.scales_[0]
-    sm = StatsmodelsARIMA(y.to_numpy() / scale, order=(1, 0, 1), trend="c")
+    sm = StatsmodelsARIMA(scaled_series(y.to_numpy(), scale), order=(1, 0, 1), trend="c")
     exact = sm.filter(model.models_[0].results.params).fittedvalues * scale
     np.testing.assert_allclose(fitted.to_numpy(), exact, rtol=1e-10)
     # ... and close to those of statsmodels' own fit on the raw series (optimiser tolerance apart)

@@ -171,11 +171,13 @@ def test_scaled_window_targets_invert_to_the_raw_series(scaler):
     panel = to_panel(y)
     model = tiny(horizon=3, input_size=6, base_forecast=None, scaler=scaler, dtype="float64")
     train, validation = model._training_windows(panel)
+    # learned on the rows before each series' first validation target: 40 - 6 - 3 + 1 = 32 windows,
+    # the last ceil(3.2) = 4 held out, the first target of those at row 32 - 4 + 6 = 34 (series b:
+    # 22 windows, 3 held out, row 25), so the validation targets never shape the scaling
+    seen = [panel.series(0)[:34], panel.series(1)[:25]]
     expected = {
-        "standard": [(s.mean(), s.std()) for s in map(panel.series, range(2))],
-        "robust": [
-            (np.median(s), (np.percentile(s, 75) - np.percentile(s, 25)) / 1.349) for s in map(panel.series, range(2))
-        ],
+        "standard": [(s.mean(), s.std()) for s in seen],
+        "robust": [(np.median(s), (np.percentile(s, 75) - np.percentile(s, 25)) / 1.349) for s in seen],
         "none": [(0.0, 1.0)] * 2,
     }[scaler]
     np.testing.assert_allclose(np.c_[model.scale_loc_, model.scale_scale_], expected, rtol=1e-12)
@@ -217,9 +219,10 @@ def test_without_scaling_forecasts_are_not_equivariant():
 
 
 def test_constant_series_get_zero_scale_and_forecast_their_constant():
-    y = pd.DataFrame({"flat": np.full(30, 5.0), "spiky": np.r_[np.zeros(28), 10.0, 0.0]})
+    y = pd.DataFrame({"flat": np.full(30, 5.0), "spiky": np.r_[np.zeros(20), 10.0, np.zeros(9)]})
     model = tiny(horizon=2, input_size=4, scaler="robust").fit(y)
-    np.testing.assert_allclose(model.scale_scale_, [0.0, np.r_[np.zeros(28), 10.0, 0.0].std()])
+    # IQR 0: the std of the rows scaling is learned on (before the first validation target, row 26)
+    np.testing.assert_allclose(model.scale_scale_, [0.0, np.r_[np.zeros(20), 10.0, np.zeros(5)].std()])
     forecast = model.predict()
     assert np.isfinite(forecast.to_numpy()).all()
     np.testing.assert_array_equal(forecast["flat"], 5.0)
@@ -740,3 +743,17 @@ def test_auto_names_bad_arguments():
         RNNForecaster.auto(y, horizon=6, search_space={"hidden": [8]})
     with pytest.raises(ValueError, match="metric must be one of"):
         RNNForecaster.auto(y, horizon=6, metric="coverage")  # not an error to minimise
+
+
+def test_auto_batch_size_keeps_small_data_at_64_and_grows_with_millions_of_windows():
+    from tsrnn.forecasting.rnn import auto_batch_size
+
+    sizes = {n: auto_batch_size(n) for n in (1, 5_000, 64_000, 100_000, 300_000, 1_000_000, 4_660_000)}
+    assert sizes == {1: 64, 5_000: 64, 64_000: 64, 100_000: 128, 300_000: 256, 1_000_000: 1024, 4_660_000: 1024}
+    y = load_airpassengers()
+    auto = RNNForecaster(max_epochs=2, random_state=0).fit(y)
+    fixed = RNNForecaster(max_epochs=2, random_state=0, batch_size=64).fit(y)
+    assert auto.batch_size_ == fixed.batch_size_ == 64
+    pd.testing.assert_series_equal(auto.predict(), fixed.predict())
+    with pytest.raises(ValueError, match="batch_size"):
+        RNNForecaster(batch_size="big").fit(y)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tsrnn.forecasting.windows import SeriesWindows, hide_future, window_starts
+from tsrnn.forecasting.windows import SeriesWindows, hide_future, training_spans, window_starts
 
 
 def test_window_starts_split_each_series_and_keep_a_training_sample():
@@ -19,6 +19,20 @@ def test_window_starts_split_each_series_and_keep_a_training_sample():
     train, validation = window_starts(indptr, 3, 2)
     np.testing.assert_array_equal(train, np.r_[0:6, 14:46])
     assert validation.size == 0
+
+
+def test_training_spans_end_at_the_first_validation_target():
+    indptr = np.array([0, 10, 14, 50, 56])  # 6, 0, 32 and 2 starts (length - 3 - 2 + 1)
+    spans = training_spans(indptr, 3, 2, validation_fraction=0.5)
+    # series 0: validation starts 3..5, the first target at row 3 + 3 = 6; series 2: starts 30..45,
+    # the first target at row 33; series 1 (no sample) and 3 (none held out) span all their rows
+    np.testing.assert_array_equal(spans, [[0, 6], [10, 14], [14, 33], [50, 56]])
+    train, validation = window_starts(indptr, 3, 2, validation_fraction=0.5)
+    series = np.searchsorted(indptr, train, side="right") - 1
+    assert np.all(train + 3 + 2 <= spans[series, 1])  # every training window's targets inside its span
+    series = np.searchsorted(indptr, validation, side="right") - 1
+    assert np.all(validation + 3 >= spans[series, 1])  # every validation target after it
+    np.testing.assert_array_equal(training_spans(indptr, 3, 2), np.c_[indptr[:-1], indptr[1:]])
 
 
 def test_batches_are_time_major_copies_with_the_future_hidden():

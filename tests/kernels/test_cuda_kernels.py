@@ -8,28 +8,12 @@ algorithm, not the absence of races (the kernels keep every cross-block
 dependency between launches). The PTX compile test is in test_cuda_compile.py.
 """
 
-import os
-
 import numpy as np
 import pytest
 
+from .._cuda import require_cuda  # noqa: E402
 
-def skip_module(reason):
-    """Skip, unless CI asks for these tests (TSRNN_REQUIRE_CUDA_TESTS=1): then a skip is a failure."""
-    if os.environ.get("TSRNN_REQUIRE_CUDA_TESTS") == "1":
-        raise RuntimeError(f"TSRNN_REQUIRE_CUDA_TESTS=1 but {reason}")
-    pytest.skip(reason, allow_module_level=True)
-
-
-try:
-    import numba_cuda  # noqa: F401
-except ImportError:
-    skip_module("numba-cuda is not installed (the 'cuda' extra)")
-from numba import cuda  # noqa: E402
-
-SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
-if not (SIMULATOR or cuda.is_available()):
-    skip_module("needs a CUDA GPU or NUMBA_ENABLE_CUDASIM=1 (set before numba is imported)")
+cuda = require_cuda()
 
 from tsrnn.kernels import ACTIVATIONS, cuda_ops, get_cell, get_kernels, work_size  # noqa: E402
 from tsrnn.kernels import cuda as cuda_kernels  # noqa: E402

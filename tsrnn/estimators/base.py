@@ -37,6 +37,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from .._config import using_threads
 from .._staging import staged_fit
 from .._validation import BOOLEAN, NONE, RANDOM_STATE, Interval, Predicate, StrOptions, validate_params
+from ..kernels import prediction_device, resolve_device
 from ..nn import OPTIMIZERS, RECURRENT_INITS, ArrayWindows, RecurrentNetwork, Trainer, seeded_generator
 from .persistence import save_model
 
@@ -188,7 +189,14 @@ _CONTINUATION_TEMPLATE = """\
         'lecun_normal', every layer weight N(0, 1/fan_in) and zero biases, the
         initialisation ``activation='selu'`` assumes (Klambauer et al. 2017).
     device : {'cpu', 'cuda', 'auto'}, default='cpu'
-        Where to train. 'auto' picks 'cpu' (this version ships CPU kernels only).
+        Where to train and predict. 'cuda' keeps the weights, gradients, optimizer
+        state and data on the GPU for the whole fit (needs the ``cuda`` extra and a
+        GPU; a clear error says what is missing); 'auto' picks 'cuda' when it is
+        usable and trains this model, else 'cpu'. Every architecture (bidirectional
+        layers, token input, a per-step head) trains on either device. A model
+        fitted on a GPU predicts, saves, loads and pickles on a CPU-only machine
+        (prediction then runs on the CPU, with the same results within float32
+        rounding).
     dtype : {'float32', 'float64'}, default='float32'
         Precision of weights and computation.
     random_state : int, RandomState instance or None, default=None
@@ -368,8 +376,29 @@ class BaseRecurrentEstimator(BaseEstimator):
                 "(or call fit) to train a new network."
             )
 
+    def _training_device(self):
+        """``'cpu'`` or ``'cuda'`` for this fit: 'auto' takes CUDA when it is usable and trains this model.
+
+        Every architecture trains on the device; only a loss other than the built-in ones (a
+        subclass's ``_training_loss``) does not: 'auto' then trains on the CPU, and 'cuda' fails in
+        the trainer with an error that says so.
+        """
+        device = resolve_device(self.device)
+        if device == "cuda" and self.device == "auto":
+            from ..nn.device import supports_loss  # imports numba.cuda, which 'auto' has just imported
+
+            if not supports_loss(self._training_loss()):
+                return "cpu"
+        return device
+
+    def _prediction_device(self):
+        """Where :meth:`predict` runs: the GPU when ``device`` asks for one and one is usable, else the CPU,
+        so that a model trained on a GPU predicts on a CPU-only machine too."""
+        return prediction_device(self.device)
+
     def _fit_staged(self, X, y, incremental, resume, target_options):
         self._check_params()
+        self.device_ = self._training_device()
         if resume:
             self._check_continuation()
             # continue from copies: the committed network and history stay untouched until the fit succeeds
@@ -436,15 +465,11 @@ class BaseRecurrentEstimator(BaseEstimator):
             validation_score=self._validation_score(),
             verbose=self.verbose,
             n_threads=self.n_threads,
+            device=getattr(self, "device_", "cpu"),
         )
 
     def _check_params(self):
         """Checks across parameters; sets ``_quantiles`` (None unless a subclass sets it after this)."""
-        if self.device == "cuda":
-            raise ValueError(
-                "device='cuda' is not available: this version of tsrnn ships CPU kernels only. "
-                "Use device='cpu' or 'auto'."
-            )
         if self.cell != "rnn" and self.activation != "tanh":
             raise ValueError(f"activation={self.activation!r} applies to cell='rnn' only; {self.cell} uses tanh.")
         if self.recurrent_init == "identity" and self.cell != "rnn":
@@ -561,7 +586,7 @@ class BaseRecurrentEstimator(BaseEstimator):
         check_is_fitted(self, "network_")
         X = self._validate_X(X, reset=False)
         with using_threads(self.n_threads):
-            return self.network_.predict(X).astype(np.float64)
+            return self.network_.predict(X, device=self._prediction_device()).astype(np.float64)
 
     # -- persistence ---------------------------------------------------------
 

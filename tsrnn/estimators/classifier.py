@@ -15,8 +15,6 @@ regressors share (:mod:`tsrnn.estimators.base`).
 
 import numpy as np
 from sklearn.base import ClassifierMixin
-from sklearn.metrics import accuracy_score
-from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
@@ -246,6 +244,9 @@ class _BaseRNNClassifier(ClassifierMixin, BaseRecurrentEstimator):
                 stratify = labels
         # a seed of its own for the split, so that it depends on random_state only
         seed = int(seeded_generator(self.random_state).integers(2**31 - 1))
+        # imported here: a fit without early stopping never needs sklearn.model_selection (~0.05 s of start-up)
+        from sklearn.model_selection import train_test_split
+
         fit_idx, val_idx = train_test_split(
             np.arange(y.shape[0]), test_size=n_val, stratify=stratify, random_state=seed
         )
@@ -324,6 +325,8 @@ class _BaseRNNClassifier(ClassifierMixin, BaseRecurrentEstimator):
             raise ValueError(f"y of shape {y.shape} does not match the predictions' shape {pred.shape}.")
         if sample_weight is not None:
             sample_weight = np.repeat(np.asarray(sample_weight, dtype=np.float64), pred.shape[1])
+        from sklearn.metrics import accuracy_score  # imported here: a fit never needs sklearn.metrics (start-up)
+
         return float(accuracy_score(y.ravel(), pred.ravel(), sample_weight=sample_weight))
 
     # -- persistence ---------------------------------------------------------

@@ -12,7 +12,13 @@ A model file is a NumPy ``.npz`` archive (read with ``allow_pickle=False``) of t
     ``input_size``, ``n_outputs``, ``y_ndim``, ``input_ndim``, ``n_features_in`` and
     ``feature_names_in`` (a list, or null); optionally ``extra``, the fitted state
     particular to a class (a classifier's ``classes_``), from its ``_persisted_state()``
-    and given back to its ``_restore_persisted_state(extra)``. A dict parameter (a
+    and given back to its ``_restore_persisted_state(extra)``; and, for a model with
+    quantile heads, ``head_quantiles``: the sorted probabilities its head outputs (the
+    user's ``quantiles`` and the median head trained beside them), given to its
+    ``_restore_head_quantiles`` before the network is rebuilt. A file without it was
+    written before the median head existed: its heads are the sorted ``quantiles``
+    alone, and it loads with that layout (and a warning that its point prediction is
+    the quantile nearest 0.5). A dict parameter (a
     classifier's ``class_weight``) is written as ``{"__dict_items__": [[key, value], ...]}``
     so that its keys keep their JSON types (ints, bools), not only strings.
 
@@ -85,6 +91,8 @@ def save_model(model, path):
     }
     if hasattr(model, "_persisted_state"):
         meta["extra"] = model._persisted_state()
+    if getattr(model, "_quantiles", None) is not None:
+        meta["head_quantiles"] = model._quantiles.tolist()
     with open(path, "wb") as f:
         np.savez(f, params=net.params, meta=np.array(json.dumps(meta)))
 
@@ -127,6 +135,8 @@ def load_model(path):
     try:
         model = MODEL_CLASSES[meta["estimator"]](**{k: _from_jsonable(v) for k, v in meta["params"].items()})
         model._check_params()
+        if hasattr(model, "_restore_head_quantiles"):  # the head layout the weights were saved with
+            model._restore_head_quantiles(meta.get("head_quantiles"))
         network = model._new_network(meta["input_size"], meta["n_outputs"])
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path}: the model file's metadata is damaged or tampered with ({error!r}).") from None

@@ -12,9 +12,10 @@ one private base that holds fit, predict and save; they train through
 :class:`tsrnn.nn.Trainer` and save in the format of :mod:`tsrnn.estimators.persistence`.
 """
 
+import warnings
+
 import numpy as np
 from sklearn.base import RegressorMixin
-from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._validation import NONE, QUANTILES, StrOptions
@@ -43,6 +44,27 @@ PARAMETER_CONSTRAINTS = {  # in signature order, so that the first bad parameter
     **TRAINING_CONSTRAINTS,
 }
 
+# The probability of the head the point forecast comes from: trained beside ``quantiles``
+# when they lack it, so that tail-only quantiles never become the point forecast.
+MEDIAN = 0.5
+
+
+def head_quantiles(quantiles):
+    """The probabilities a quantile head is trained on: ``quantiles`` sorted, with the median added.
+
+    Parameters
+    ----------
+    quantiles : sequence of float
+        The user's probabilities in (0, 1).
+
+    Returns
+    -------
+    ndarray of shape (n_heads,)
+        Sorted; ``n_heads`` is ``len(quantiles)``, plus one when 0.5 is not among them.
+    """
+    return np.union1d(np.asarray(quantiles, dtype=float), [MEDIAN])
+
+
 _PARAMS_DOC = (
     NETWORK_DOC
     + TOKEN_DOC
@@ -55,10 +77,15 @@ _PARAMS_DOC = (
         well as samples; :meth:`score` is the R^2 over all steps. Otherwise the
         head reads the final state and predicts once per sequence.
     loss : {'mse', 'mae', 'huber', 'quantile'}, default='mse'
-        Training loss; 'quantile' is the pinball loss averaged over ``quantiles``.
+        Training loss; 'quantile' is the pinball loss averaged over the quantile
+        heads (``quantiles`` and the median).
     quantiles : sequence of float, default=None
         Probabilities in (0, 1) to forecast with ``loss='quantile'``; see
-        :meth:`predict_quantiles`. :meth:`predict` then returns the one nearest 0.5."""
+        :meth:`predict_quantiles`, which returns exactly these. :meth:`predict`
+        returns the median head's forecast: a head for 0.5 is trained beside them
+        when 0.5 is not among ``quantiles`` (not returned by :meth:`predict_quantiles`),
+        so the point prediction is never a tail quantile, and ``quantiles=[0.1, 0.9]``
+        predicts as ``[0.1, 0.5, 0.9]`` does (the same network and loss)."""
     + TRAINING_DOC
 )
 
@@ -154,7 +181,54 @@ class _BaseRNNRegressor(RegressorMixin, BaseRecurrentEstimator):
                 "loss='quantile' and quantiles go together: set both (e.g. loss='quantile', "
                 f"quantiles=[0.1, 0.5, 0.9]); got loss={self.loss!r}, quantiles={self.quantiles!r}."
             )
-        self._quantiles = None if self.quantiles is None else np.sort(np.asarray(self.quantiles, dtype=float))
+        # _quantiles: the heads' probabilities (the trainer's, sorted, the median among them);
+        # _quantile_columns: the heads of the user's quantiles, in increasing order
+        self._quantiles = self._quantile_columns = None
+        if self.quantiles is not None:
+            self._quantiles = head_quantiles(self.quantiles)
+            self._quantile_columns = np.searchsorted(self._quantiles, np.sort(np.asarray(self.quantiles, dtype=float)))
+
+    def _use_legacy_heads(self):
+        """Heads of a model fitted before the median head existed: ``quantiles`` alone, sorted.
+
+        Its point prediction stays what it was then, the quantile nearest 0.5.
+        """
+        self._quantiles = np.sort(np.asarray(self.quantiles, dtype=float))
+        self._quantile_columns = np.arange(self._quantiles.size)
+
+    def _warn_legacy_heads(self, where, stacklevel):
+        warnings.warn(
+            f"This {type(self).__name__} ({where}) was fitted by a tsrnn version that trained no median "
+            f"head for quantiles={list(self.quantiles)!r}: its predict returns the quantile nearest 0.5 "
+            f"({self._quantiles[np.argmin(np.abs(self._quantiles - MEDIAN))]:g}), not a median forecast. "
+            "Refit it (warm_start=False) to train a median head for the point prediction.",
+            UserWarning,
+            stacklevel=stacklevel,  # the caller of load_model or of pickle.loads
+        )
+
+    def _restore_head_quantiles(self, saved):
+        """The head layout of a model file (:func:`~tsrnn.estimators.persistence.load_model`):
+        ``saved`` is its ``head_quantiles``, or None for a file written before they were recorded."""
+        if saved is None:
+            if self._quantiles is not None and MEDIAN not in self.quantiles:
+                self._use_legacy_heads()  # written before the median head: the heads were the quantiles alone
+                self._warn_legacy_heads("loaded from a file", stacklevel=4)
+            return
+        if self._quantiles is None or not np.array_equal(np.asarray(saved, dtype=float), self._quantiles):
+            raise ValueError(f"head_quantiles {saved!r} do not match quantiles={self.quantiles!r}")
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "network_" in state and state.get("_quantiles") is not None and "_quantile_columns" not in state:
+            self._quantile_columns = np.arange(self._quantiles.size)  # pickled before the median head
+            if MEDIAN not in self._quantiles:
+                self._warn_legacy_heads("unpickled", stacklevel=3)
+
+    def _check_continuation(self):
+        super()._check_continuation()
+        if self._quantiles is not None and self.network_.output_size != self._head_size(self.n_outputs_):
+            # fitted before the median head (a warning said so when it was loaded): keep its layout
+            self._use_legacy_heads()
 
     def _training_loss(self):
         return self.loss
@@ -200,7 +274,8 @@ class _BaseRNNRegressor(RegressorMixin, BaseRecurrentEstimator):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
-            With ``loss='quantile'``, the quantile nearest the median. With
+            With ``loss='quantile'``, the median head's forecast (never a tail
+            quantile, whatever ``quantiles`` holds). With
             ``return_sequences``, of the shape of the fitted ``y``:
             (n_samples, seq_len) or (n_samples, seq_len, n_targets).
         """
@@ -238,6 +313,8 @@ class _BaseRNNRegressor(RegressorMixin, BaseRecurrentEstimator):
         if sample_weight is not None:
             sample_weight = np.repeat(np.asarray(sample_weight, dtype=np.float64), steps)
         rows = y.reshape(y.shape[0] * steps, -1), pred.reshape(pred.shape[0] * steps, -1)
+        from sklearn.metrics import r2_score  # imported here: a fit never needs sklearn.metrics (start-up)
+
         return float(r2_score(*rows, sample_weight=sample_weight))
 
     def predict_quantiles(self, X):
@@ -250,14 +327,17 @@ class _BaseRNNRegressor(RegressorMixin, BaseRecurrentEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_targets, n_quantiles)
-            Quantiles in increasing order of probability and never crossing; with
-            ``return_sequences``, of shape (n_samples, seq_len, n_targets, n_quantiles).
+            The quantiles of ``quantiles`` (only those: not the median head added
+            beside them), in increasing order of probability and never crossing each
+            other or :meth:`predict`; with ``return_sequences``, of shape
+            (n_samples, seq_len, n_targets, n_quantiles).
         """
         check_is_fitted(self, "network_")
         if self._quantiles is None:
             raise ValueError("predict_quantiles needs a model fitted with loss='quantile' and quantiles.")
         raw = self._raw_predict(X)
-        q = quantile_predictions(step_rows(raw), self.n_outputs_, self._quantiles)
+        # sorted over every head, the median included, then the user's columns taken
+        q = quantile_predictions(step_rows(raw), self.n_outputs_, self._quantiles)[:, :, self._quantile_columns]
         return q.reshape(*raw.shape[:2], *q.shape[1:]) if raw.ndim == 3 else q
 
 

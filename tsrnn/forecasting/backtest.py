@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
-from tqdm.auto import tqdm
 
 from .._config import using_threads
 from .panel import to_panel
@@ -269,6 +268,8 @@ def _backtest_panel(
 
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
     results = parallel(task for _, _, task in tasks)
+    from tqdm.auto import tqdm  # imported here: only a running backtest needs it, not importing this module
+
     results = list(tqdm(results, total=len(tasks), disable=not progress, desc="backtest"))
 
     series_of_row = np.repeat(np.arange(panel.n_series), panel.lengths)

@@ -98,15 +98,17 @@ new arrays and lists instead).
 """
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.utils.validation import check_is_fitted
 
 from .._staging import staged_fit
 from .._validation import Predicate, validate_params
 from ..frequencies import default_season_length
-from ..metrics import METRICS
+from ..metrics import METRICS, seasonal_naive_scale
 from .conformal import ConformalIntervals, check_levels, conformal_bounds, refit_residuals
 from .panel import LONG_COLUMNS, format_forecast, format_in_sample, future_exog, quantile_column, to_panel
 
@@ -481,7 +483,13 @@ class BaseForecaster(BaseEstimator):
         Returns
         -------
         score : float
-            Minus the metric, averaged over the series.
+            Minus the metric, averaged over the series. A scaled metric (MASE) is undefined
+            on a series whose fitted data have a seasonal naive MAE of 0 (a constant series,
+            or one repeating exactly every season): any forecast of it scores ``x / 0``.
+            Such series are left out of the mean, as :func:`tsrnn.evaluation.evaluate`
+            leaves them out for every model alike (see :mod:`tsrnn.forecasting.scoring`),
+            and the score is NaN when every series is; either way an
+            :class:`~sklearn.exceptions.UndefinedMetricWarning` names them.
         """
         check_is_fitted(self, "panel_")
         function = METRICS.get(metric)
@@ -508,11 +516,28 @@ class BaseForecaster(BaseEstimator):
             season_length = default_season_length(fitted.freq)
             if fitted.lengths.min() <= season_length:
                 season_length = 1
-        errors = []
+        errors, undefined = [], []
         for i in range(fitted.n_series):
-            extra = (fitted.series(i), season_length) if function.kind == "scaled" else ()
+            extra = ()
+            if function.kind == "scaled":
+                extra = (fitted.series(i), season_length)
+                scale = seasonal_naive_scale(*extra)
+                if not (np.isfinite(scale) and scale > 0):  # x / 0 for every forecast alike
+                    undefined.append(fitted.ids[i])
+                    continue
             errors.append(function(actual.series(i), point[i], *extra))
-        return -float(np.mean(errors))
+        if undefined:
+            shown = ", ".join(repr(i) for i in undefined[:3]) + (", ..." if len(undefined) > 3 else "")
+            then = "the score is NaN" if not errors else "they are left out of the mean"
+            warnings.warn(
+                f"{metric} is undefined on {len(undefined)} of {fitted.n_series} series ({shown}): the seasonal "
+                f"naive MAE of their fitted data (season_length={season_length}) is 0 (a constant series, or one "
+                f"repeating every season), so any forecast scores x / 0; {then}. Score with a metric defined "
+                "there (metric='mae', 'rmse' or 'smape') to include them.",
+                UndefinedMetricWarning,
+                stacklevel=2,
+            )
+        return -float(np.mean(errors)) if errors else float("nan")
 
     def _resolve_horizon(self, h):
         if h is None:

@@ -60,7 +60,6 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import clone
 
-from .backtest import backtest_models
 from .panel import quantile_column
 
 __all__ = [
@@ -547,6 +546,9 @@ def refit_residuals(model, y, X, panel, spec):
         # the errors of the quantile heads as trained are what calibrates them (and the
         # refits must not calibrate in turn)
         inner.set_params(calibrate_quantiles=False)
+    # imported here: a fit without conformal intervals never loads the backtest machinery
+    from .backtest import backtest_models
+
     try:
         frame = backtest_models([inner], y, h, n_windows=spec.n_windows, step=spec.step, X=X).forecasts
     except ValueError as error:

@@ -52,7 +52,7 @@ from .base import FORECASTER_CLASSES
 from .conformal import Calibration, ConformalIntervals
 from .linear import LinearBase
 from .panel import Panel
-from .per_series import FIT_CLASSES
+from .per_series import FIT_CLASSES, scaled_series
 
 __all__ = ["FORMAT_VERSION", "load_forecaster", "save_forecaster"]
 
@@ -238,13 +238,14 @@ def load_forecaster(path):
             panel = state["panel_"]
             if not isinstance(models, list) or len(models) != panel.n_series or not all(map(callable, models)):
                 raise ValueError("models_ does not hold one fitted model per series")
-            # The models were fitted on each series divided by its scale (PerSeriesForecaster);
-            # a missing or tampered scale would shift every forecast, so it is checked here.
+            # The models were fitted on each series divided by its scale, on the grid of
+            # scaled_series (PerSeriesForecaster); a missing or tampered scale would shift
+            # every forecast, so it is checked here.
             scales = np.asarray(state.get("scales_"), dtype=np.float64)
             if scales.shape != (panel.n_series,) or not (np.isfinite(scales).all() and (scales > 0).all()):
                 raise ValueError("scales_ does not hold one finite positive scale per series")
             state["models_"] = [
-                rebuild(panel.series(i) / scales[i], panel.exog_of(i)) for i, rebuild in enumerate(models)
+                rebuild(scaled_series(panel.series(i), scales[i]), panel.exog_of(i)) for i, rebuild in enumerate(models)
             ]
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, np.linalg.LinAlgError) as error:
         raise ValueError(f"{path}: the forecaster file's content is damaged or tampered with ({error!r}).") from None

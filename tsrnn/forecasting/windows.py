@@ -214,9 +214,47 @@ def window_starts(indptr, input_size, horizon, validation_fraction=None):
     for begin, end in zip(indptr[:-1], indptr[1:]):
         starts = np.arange(begin, end - input_size - horizon + 1, dtype=np.int64)
         n = starts.size
-        n_val = int(np.ceil(validation_fraction * n)) if validation_fraction else 0
-        n_val = max(0, min(n_val, n - horizon))  # n - n_val - (horizon - 1) >= 1 training sample
+        n_val = _n_validation(n, horizon, validation_fraction)
         n_train = n - n_val - (horizon - 1) if n_val else n
         train.append(starts[:n_train])
         validation.append(starts[n - n_val :])
     return np.concatenate(train), np.concatenate(validation)
+
+
+def _n_validation(n, horizon, validation_fraction):
+    """Validation samples of a series with ``n`` samples: :func:`window_starts`' rule."""
+    n_val = int(np.ceil(validation_fraction * n)) if validation_fraction else 0
+    return max(0, min(n_val, n - horizon))  # n - n_val - (horizon - 1) >= 1 training sample
+
+
+def training_spans(indptr, input_size, horizon, validation_fraction=None):
+    """Per series, the rows ``[begin, end)`` before its first validation target.
+
+    What a model may learn from when :func:`window_starts` (same arguments) holds out
+    validation windows: every training window's inputs and targets lie there, and no
+    validation target does (the first one is row ``end``), so statistics computed on these
+    rows (the per-series scaling) never see the targets that early stopping and the
+    conformal calibration are judged on. A series without validation samples spans all
+    its rows.
+
+    Parameters
+    ----------
+    indptr : ndarray of shape (n_series + 1,)
+        Offsets of the series in the concatenated buffer.
+    input_size, horizon : int
+    validation_fraction : float or None, default=None
+        As in :func:`window_starts`.
+
+    Returns
+    -------
+    spans : ndarray of int64 of shape (n_series, 2)
+        ``begin`` (the series' first row) and ``end`` per series.
+    """
+    indptr = np.asarray(indptr, dtype=np.int64)
+    spans = np.column_stack([indptr[:-1], indptr[1:]])
+    for i, (begin, end) in enumerate(spans):
+        n = max(0, int(end - begin) - input_size - horizon + 1)
+        n_val = _n_validation(n, horizon, validation_fraction)
+        if n_val:
+            spans[i, 1] = begin + n - n_val + input_size  # the first validation window's origin
+    return spans

@@ -146,6 +146,52 @@ def _check_cuda():
     )
 
 
+def resolve_device(device):
+    """The device a model runs on: ``'cpu'`` or ``'cuda'``.
+
+    Parameters
+    ----------
+    device : {'cpu', 'cuda', 'auto'}
+        'auto' is 'cuda' when numba-cuda and a usable GPU (or the simulator) are
+        present, else 'cpu'; it imports numba.cuda to find out. 'cpu' imports nothing.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    RuntimeError
+        For 'cuda' without numba-cuda, a supported numpy or a usable GPU, naming what is missing.
+    ValueError
+        For an unknown device.
+    """
+    if device == "cpu":
+        return "cpu"
+    if device == "cuda":
+        _check_cuda()
+        return "cuda"
+    if device == "auto":
+        return "cuda" if cuda_usable() else "cpu"
+    raise ValueError(f"Unknown device {device!r}; expected one of {[*DEVICES, 'auto']}.")
+
+
+def prediction_device(device):
+    """Where a fitted model with parameter ``device`` predicts: ``'cuda'`` when it asks for a GPU
+    ('cuda' or 'auto') and one is usable here, else ``'cpu'``, so that a model trained on a GPU
+    predicts on a CPU-only machine too (with the same results within float32 rounding)."""
+    return "cuda" if device != "cpu" and cuda_usable() else "cpu"
+
+
+def cuda_usable():
+    """Whether ``device='cuda'`` would run here (numba-cuda, a supported numpy, a GPU or the simulator)."""
+    try:
+        _check_cuda()
+    except RuntimeError:
+        return False
+    return True
+
+
 def work_size(cell, kind, B, D, H, n_shards=None, *, device="cpu", T=None):
     """Elements of the ``work`` array a kernel needs (computed in Python; compiles nothing).
 

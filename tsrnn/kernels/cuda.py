@@ -290,8 +290,7 @@ def _project(cell, x, W_ih, b_ih, b_hh, P):
     cuda_ops.rows_gemm(x, W_ih, True, P, b_ih, None if cell == "gru" else b_hh)
 
 
-def _empty(ndim, dtype):
-    return np.empty((0,) * ndim, dtype)
+_empty = cuda_ops.empty
 
 
 def cell_kernels(cell):

@@ -113,6 +113,16 @@ def _build(np_dtype, TL):
     return rows_gemm_kernel, rows_gemm_tn_kernel, colsum_kernel
 
 
+def empty(ndim, dtype):
+    """A size-0 device array: an operand a kernel does not use.
+
+    A device array, not a host one: numba copies a host array to the device before a
+    launch and back after it, which synchronises the stream (and, in the simulator,
+    would copy it back over an argument it aliases). Size 0 allocates nothing.
+    """
+    return cuda.device_array((0,) * ndim, dtype)
+
+
 def _grid2(rows, cols, tile):
     return (math.ceil(cols / tile), math.ceil(rows / tile)), (tile, tile)
 
@@ -135,9 +145,7 @@ def rows_gemm(A, W, trans_w, C, b1=None, b2=None):
     kernel = _kernels(C.dtype, GEMM_TILE)[0]
     grid, block = _grid2(T * B, C.shape[2], GEMM_TILE)
     use_b1, use_b2 = b1 is not None, b2 is not None
-    # an unused bias is any 1-D array of the dtype, never read, and never a view of C: the
-    # simulator (and numba's copies of host arrays) would copy it back over C
-    none = np.empty(0, C.dtype)
+    none = empty(1, C.dtype)  # an unused bias: never read
     b1 = b1 if use_b1 else none
     b2 = b2 if use_b2 else none
     kernel[grid, block](A, W, bool(trans_w), b1, use_b1, b2, use_b2, C)

@@ -178,24 +178,37 @@ class RecurrentNetwork:
     def _n_params(self):
         return sum(int(np.prod(s)) for group in self._shapes() for s in group)
 
-    def _bind_views(self):
-        def split(flat):
-            groups, offset = [], 0
-            for group in self._shapes():
-                views = []
-                for shape in group:
-                    size = int(np.prod(shape))
-                    views.append(flat[offset : offset + size].reshape(shape))
-                    offset += size
-                groups.append(tuple(views))
-            return groups
+    def split(self, flat):
+        """Views of a flat vector laid out as :attr:`params`: ``(embedding, layers, (W_out, b_out))``.
 
-        groups, grad_groups = split(self.params), split(self.grad)
-        self.embedding = self.grad_embedding = None
-        if self.vocab_size is not None:
-            (self.embedding,), (self.grad_embedding,) = groups.pop(0), grad_groups.pop(0)
-        *self.layers, (self.W_out, self.b_out) = groups
-        *self.layer_grads, (self.grad_W_out, self.grad_b_out) = grad_groups
+        Parameters
+        ----------
+        flat : array of shape (n_params,)
+            Any array that slices and reshapes into views: :attr:`params`, :attr:`grad`,
+            or a copy of either on a CUDA device.
+
+        Returns
+        -------
+        embedding : array of shape (vocab_size, input_size) or None
+        layers : list of tuple
+            ``(W_ih, W_hh, b_ih, b_hh)`` per layer and direction, as :attr:`layers`.
+        head : tuple
+            ``(W_out, b_out)``.
+        """
+        groups, offset = [], 0
+        for group in self._shapes():
+            views = []
+            for shape in group:
+                size = int(np.prod(shape))
+                views.append(flat[offset : offset + size].reshape(shape))
+                offset += size
+            groups.append(tuple(views))
+        embedding = groups.pop(0)[0] if self.vocab_size is not None else None
+        return embedding, groups[:-1], groups[-1]
+
+    def _bind_views(self):
+        self.embedding, self.layers, (self.W_out, self.b_out) = self.split(self.params)
+        self.grad_embedding, self.layer_grads, (self.grad_W_out, self.grad_b_out) = self.split(self.grad)
         self._kernels = get_kernels(self.cell)
         self._act = ACTIVATIONS[self.activation]
         self._workspaces = {}  # the idle workspaces, by use ('train', 'predict')
@@ -310,7 +323,7 @@ class RecurrentNetwork:
             )
         return self.embedding[tokens]  # fancy indexing: a new C-contiguous array
 
-    def predict(self, X):
+    def predict(self, X, device="cpu"):
         """Head outputs for time-major inputs.
 
         Parameters
@@ -318,11 +331,18 @@ class RecurrentNetwork:
         X : ndarray of shape (T, B, input_size)
             C-contiguous, of this network's dtype; integer ids of shape (T, B) for a
             token network (``vocab_size``).
+        device : {'cpu', 'cuda'}, default='cpu'
+            Where to compute: 'cuda' copies the weights and ``X`` to the GPU once and
+            runs the CUDA kernels (:func:`tsrnn.nn.device.predict`).
 
         Returns
         -------
         ndarray of shape (B, output_size), or (B, T, output_size) with ``return_sequences``
         """
+        if device == "cuda":
+            from .device import predict  # imports numba.cuda: only when a GPU is asked for
+
+            return predict(self, X)
         if self.vocab_size is not None:
             X = np.asarray(X)
             self._embed(X[:, :0])  # the dtype and shape checks, once

@@ -197,6 +197,10 @@ class Trainer:
         when the first step compiles the kernels (see :mod:`tsrnn.kernels.announce`).
     n_threads : int or None, default=None
         Numba threads while training (restored afterwards); None keeps the current setting.
+    device : {'cpu', 'cuda'}, default='cpu'
+        Where the training steps run. 'cuda' keeps the weights, gradients, optimizer
+        state and data on the GPU for the whole :meth:`fit` (:mod:`tsrnn.nn.device`);
+        the network's host ``params`` hold the result when it returns.
 
     Notes
     -----
@@ -223,6 +227,7 @@ class Trainer:
         validation_score=None,
         verbose=0,
         n_threads=None,
+        device="cpu",
     ):
         self.loss = loss
         self.quantiles = quantiles
@@ -239,6 +244,7 @@ class Trainer:
         self.validation_score = validation_score
         self.verbose = verbose
         self.n_threads = n_threads
+        self.device = device
 
     def start(self, network, rng):
         """A fresh history for ``network``: a new optimizer over its weights, and ``rng``.
@@ -293,8 +299,6 @@ class Trainer:
         return history
 
     def _run(self, network, history, train, validation, n_epochs):
-        from tqdm.auto import tqdm  # imported here: it costs import time and only training needs it
-
         loss = LOSSES[self.loss] if isinstance(self.loss, str) else self.loss
         quantiles, rng = self.quantiles, history.rng
         n_samples, n_targets = train.n_samples, train.n_targets
@@ -302,52 +306,101 @@ class Trainer:
         if early_stopping:
             X_val, y_val = validation.batch(np.arange(validation.n_samples))
             y_val = step_rows(y_val)  # a per-step head's validation: every step is a sample
-        epochs = tqdm(range(n_epochs), disable=not self.verbose, desc=f"{network.cell} epochs", leave=False)
-        for _ in epochs:
-            order = rng.permutation(n_samples)
-            total = 0.0
-            for start in range(0, n_samples, self.batch_size):
-                idx = order[start : start + self.batch_size]
-                value = network.loss_and_grad(*train.batch(idx), loss, quantiles, self.dropout, rng)
-                if not np.isfinite(value) or not np.all(np.isfinite(network.grad)):
+        if self.device == "cuda":
+            from .device import DeviceSteps  # imports numba.cuda: only for a CUDA fit
+
+            steps = DeviceSteps(
+                network, history, train, validation, self.loss, quantiles, self.batch_size, self.clip_norm, self.dropout
+            )
+        else:
+            steps = _HostSteps(self, network, history, train, loss, X_val if early_stopping else None)
+        try:
+            epochs = range(n_epochs)
+            if self.verbose:  # tqdm (~0.01-0.02 s of import) only for a fit that shows progress
+                from tqdm.auto import tqdm
+
+                epochs = tqdm(epochs, desc=f"{network.cell} epochs", leave=False)
+            for _ in epochs:
+                epoch_loss = steps.epoch(rng.permutation(n_samples))
+                if epoch_loss is None:  # a non-finite loss or gradient
+                    steps.close()
                     _handle_divergence(network, history)
                     return
-                clip_grad_norm(network.grad, self.clip_norm)
-                history.optimizer.step(network.params, network.grad)
-                total += value * idx.size
-            history.n_iter += 1
-            epoch_loss = total / n_samples
-            history.loss_curve.append(epoch_loss)
+                history.n_iter += 1
+                history.loss_curve.append(epoch_loss)
+                if early_stopping:
+                    pred = step_rows(steps.predict_validation().astype(np.float64))
+                    monitored = loss(pred, y_val, quantiles)[0]
+                    history.validation_loss_curve.append(monitored)
+                    history.validation_scores.append(self._score(y_val, pred, n_targets))
+                else:
+                    monitored = epoch_loss
+                if self.verbose:
+                    val = {"val": f"{monitored:.4g}"} if early_stopping else {}
+                    epochs.set_postfix(loss=f"{epoch_loss:.4g}", **val)
+                if monitored < history.best_loss - self.tol:
+                    history.n_no_improvement = history.n_since_lr_change = 0
+                else:
+                    history.n_no_improvement += 1
+                    history.n_since_lr_change += 1
+                    if self.lr_schedule == "plateau" and history.n_since_lr_change >= max(
+                        1, self.n_iter_no_change // 2
+                    ):
+                        history.optimizer.learning_rate *= 0.5
+                        history.n_since_lr_change = 0
+                if monitored < history.best_loss:
+                    history.best_loss = monitored
+                    steps.snapshot()
+                if history.n_no_improvement >= self.n_iter_no_change:
+                    break
             if early_stopping:
-                pred = step_rows(network.predict(X_val).astype(np.float64))
-                monitored = loss(pred, y_val, quantiles)[0]
-                history.validation_loss_curve.append(monitored)
-                history.validation_scores.append(self._score(y_val, pred, n_targets))
-            else:
-                monitored = epoch_loss
-            if self.verbose:
-                val = {"val": f"{monitored:.4g}"} if early_stopping else {}
-                epochs.set_postfix(loss=f"{epoch_loss:.4g}", **val)
-            if monitored < history.best_loss - self.tol:
-                history.n_no_improvement = history.n_since_lr_change = 0
-            else:
-                history.n_no_improvement += 1
-                history.n_since_lr_change += 1
-                if self.lr_schedule == "plateau" and history.n_since_lr_change >= max(1, self.n_iter_no_change // 2):
-                    history.optimizer.learning_rate *= 0.5
-                    history.n_since_lr_change = 0
-            if monitored < history.best_loss:
-                history.best_loss = monitored
-                history.best_params = network.params.copy()
-            if history.n_no_improvement >= self.n_iter_no_change:
-                break
-        if early_stopping and history.best_params is not None:
-            network.params[:] = history.best_params
+                steps.restore_best()
+        finally:
+            steps.close()
 
     def _score(self, y_true, pred, n_targets):
         if self.validation_score is not None:
             return self.validation_score(y_true, pred)
         return r2_score_flat(y_true, point_prediction(pred, n_targets, self.quantiles))
+
+
+class _HostSteps:
+    """The CPU half of :meth:`Trainer.fit`: mini-batches through the network's CPU kernels.
+
+    :class:`tsrnn.nn.device.DeviceSteps` is its CUDA twin (same methods).
+    """
+
+    def __init__(self, trainer, network, history, train, loss, X_val):
+        self.trainer, self.network, self.history, self.train, self.loss, self.X_val = (
+            trainer, network, history, train, loss, X_val,
+        )  # fmt: skip
+
+    def epoch(self, order):
+        """One pass over the batches of ``order``; the mean training loss, or None on a non-finite step."""
+        t, network, history = self.trainer, self.network, self.history
+        total = 0.0
+        for start in range(0, order.size, t.batch_size):
+            idx = order[start : start + t.batch_size]
+            value = network.loss_and_grad(*self.train.batch(idx), self.loss, t.quantiles, t.dropout, history.rng)
+            if not np.isfinite(value) or not np.all(np.isfinite(network.grad)):
+                return None
+            clip_grad_norm(network.grad, t.clip_norm)
+            history.optimizer.step(network.params, network.grad)
+            total += value * idx.size
+        return total / order.size
+
+    def predict_validation(self):
+        return self.network.predict(self.X_val)
+
+    def snapshot(self):
+        self.history.best_params = self.network.params.copy()
+
+    def restore_best(self):
+        if self.history.best_params is not None:
+            self.network.params[:] = self.history.best_params
+
+    def close(self):
+        pass
 
 
 def _handle_divergence(network, history):
