@@ -59,12 +59,12 @@ from .optimizers import SGD, Adam, Momentum
 PREDICT_CHUNK = 65536
 
 
-def check_supported(network, loss):
-    """Raise ValueError for what the device path does not train; return the loss kind code.
+def loss_kind(loss):
+    """The code of ``loss`` in :data:`tsrnn.kernels.cuda_train.LOSS_KINDS`; ValueError for a loss the
+    device does not train (a custom callable).
 
     Parameters
     ----------
-    network : RecurrentNetwork
     loss : str or callable
         The trainer's loss.
 
@@ -220,7 +220,7 @@ class _Workspace:
         self.top = cuda.device_array((T if seq else 0, B, DH), dtype)
         self.final = cuda.device_array((1 if bi else 0, B, DH), dtype)  # bidirectional: the head's input
         if not train:
-            self.x = cuda.device_array((T if tokens else 0, B, D), dtype)  # the embedded ids
+            self.x = cuda.device_array((T, B, D), dtype)  # the chunk's inputs (embedded ids for tokens)
             self.outs = [cuda.device_array((T, B, DH), dtype) for _ in range(min(L - 1, 2))]
             self.stateT = cuda.device_array((n_dir, S, B, H), dtype)
             # bidirectional: each direction's outputs, the time-reversed inputs of layer 0 and of layers 1..
@@ -264,7 +264,6 @@ def predict(network, X):
     -------
     ndarray of shape (B, output_size), or (B, T, output_size) with ``return_sequences``
     """
-    check_supported(network, "mse")
     if network.vocab_size is not None:
         X = _checked_tokens(network, X)
     else:
@@ -280,8 +279,9 @@ def _predict(network, weights, X):
     seq, tokens = network.return_sequences, network.vocab_size is not None
     result = np.empty((B, T, network.output_size) if seq else (B, network.output_size), network.dtype)
     chunk, ws = max(1, min(B, PREDICT_CHUNK)), None
-    if tokens:  # the ids on the device once; each chunk's columns embedded there
-        X = cuda.to_device(X) if isinstance(X, np.ndarray) else X
+    on_host = isinstance(X, np.ndarray)
+    if tokens or not on_host:  # the ids on the device once; each chunk's columns gathered (embedded) there
+        X = cuda.to_device(X) if on_host else X
         columns = cuda.to_device(np.arange(B, dtype=np.int64))
     for start in range(0, B, chunk):
         n = min(chunk, B - start)
@@ -289,25 +289,15 @@ def _predict(network, weights, X):
             ws = _Workspace(network, T, n, train=False)
         if tokens:
             cuda_train.embed(weights.embedding, X, columns[start : start + n], ws.x)
-            x = ws.x
-        else:
-            x = X[:, start : start + n]
-            x = cuda.to_device(np.ascontiguousarray(x)) if isinstance(x, np.ndarray) else _contiguous(x)
-        _forward_layers(network, kernels, weights, x, ws, train=False)
+        elif on_host:
+            ws.x.copy_to_device(np.ascontiguousarray(X[:, start : start + n]))
+        else:  # a strided device source is read as it is
+            cuda_train.gather(X, columns[start : start + n], ws.x)
+        _forward_layers(network, kernels, weights, ws.x, ws, train=False)
         _head(network, weights, ws, train=False)
         pred = ws.pred.copy_to_host()  # (Tp, B, O)
         result[start : start + n] = pred.transpose(1, 0, 2) if seq else pred[0]
     return result
-
-
-def _contiguous(x):
-    """A device array's columns ``x[:, a:b]`` as their own contiguous device array."""
-    if x.is_c_contiguous():
-        return x
-    out = cuda.device_array(x.shape, x.dtype)
-    idx = cuda.to_device(np.arange(x.shape[1], dtype=np.int64))
-    cuda_train.gather(x, idx, out)
-    return out
 
 
 class DeviceSteps:
@@ -330,7 +320,7 @@ class DeviceSteps:
 
     def __init__(self, network, history, train, validation, loss, quantiles, batch_size, clip_norm, dropout):
         self.network, self.history = network, history
-        self.loss_kind = check_supported(network, loss)
+        self.loss_kind = loss_kind(loss)
         self.kernels = get_kernels(network.cell, "cuda")
         dtype = network.dtype
         self.batch_size, self.clip_norm, self.dropout = int(batch_size), float(clip_norm or 0.0), float(dropout)
