@@ -23,7 +23,8 @@ entries per cell, a ``parallel=True`` one (``_rnn``, ``_lstm``, ``_gru``) and a
 serial one (``_rnn_serial``, ...), which pass the cell module to it. After
 inlining, each step is a plain global call inside the entry, so the entry
 caches like any function (a fresh process loads it and compiles nothing;
-tested). The three time loops take the step as an argument and are compiled
+tested). The two time loops (forward, for training and inference alike, and
+backward) take the step as an argument and are compiled
 only as part of an entry (``_config.JIT_INNER``: not cached on their own, since
 a signature holding a function never hits the cache). One entry per cell and
 threading mode, not one per kernel: every compiled function re-optimises all
@@ -49,7 +50,7 @@ from numba import njit, prange
 
 from .. import _config
 from . import gru, lstm, rnn
-from .cpu_ops import copy, copy2d, empty_sequence, get_work, n_shards, one_shard, shard_range, sum_parts
+from .cpu_ops import copy2d, get_work, n_shards, one_shard, shard_range, sum_parts
 
 
 @njit(inline="always", **_config.JIT)
@@ -70,24 +71,32 @@ def work_layout(kind, B, D, H, GH, S, n_bias, n, widths):
     return scratch, states, D * GH + GH * (H + D) + GH, 0
 
 
-# --- the three time loops (per shard) ----------------------------------------------------
+# --- the two time loops (per shard) ------------------------------------------------------
 
 
 @njit(**_config.JIT_INNER)
 def _forward_shard(
-    step, x, state0, W_ih, W_ihT, W_hh, W_cat, bias, b_ih, b_hh, act, out, stateT, st, s1, s2, s3, b0, b1
+    step, x, state0, W_ih, W_ihT, W_hh, W_cat, bias, b_ih, b_hh, act, out, stateT, states, gates, s1, s2, b0, b1
 ):
-    """Inference time loop for rows ``b0:b1``: the states alternate between ``st[0]`` and
-    ``st[1]`` (an in-place update would defeat vectorisation); ``h`` goes to ``out`` if kept."""
+    """The time loop of both forward kernels, for rows ``b0:b1``.
+
+    Training: ``states (T+1, S, B, H)`` and ``gates (T, B, C)`` keep every step for the
+    backward pass. Inference: two state slots that alternate and one step of cache
+    (``states (2, S, B, H)``, ``gates (1, B, C)``, both in ``work``; an in-place update would
+    defeat vectorisation). The slot indices wrap modulo the slot counts, so one loop (one
+    compiled body, one cell step) serves both. ``h`` goes to ``out`` unless it is empty,
+    the final states to ``stateT`` unless it is empty.
+    """
     T = x.shape[0]
-    S = state0.shape[0]
+    n_slots, S = states.shape[0], states.shape[1]
+    n_cache = gates.shape[0]
     keep = out.size > 0
-    s1, s2, s3 = s1[b0:b1], s2[b0:b1], s3[b0:b1]
-    for k in range(1, S):
-        copy2d(st[0, k, b0:b1], state0[k, b0:b1])
-    h_prev = state0[0, b0:b1]
+    s1, s2 = s1[b0:b1], s2[b0:b1]
+    for k in range(S):
+        copy2d(states[0, k, b0:b1], state0[k, b0:b1])
+    h_prev = states[0, 0, b0:b1]
     for t in range(T):
-        cur, nxt = st[t % 2], st[(t + 1) % 2]
+        cur, nxt = states[t % n_slots], states[(t + 1) % n_slots]
         h_new = out[t, b0:b1] if keep else nxt[0, b0:b1]
         step(
             x[t, b0:b1],
@@ -95,6 +104,7 @@ def _forward_shard(
             cur[S - 1, b0:b1],
             h_new,
             nxt[S - 1, b0:b1],
+            gates[t % n_cache, b0:b1],
             W_ih,
             W_ihT,
             W_hh,
@@ -105,39 +115,12 @@ def _forward_shard(
             act,
             s1,
             s2,
-            s3,
         )
         h_prev = h_new
-    copy2d(stateT[0, b0:b1], h_prev)
-    for k in range(1, S):
-        copy2d(stateT[k, b0:b1], st[T % 2, k, b0:b1])
-
-
-@njit(**_config.JIT_INNER)
-def _train_shard(step, x, W_ih, W_ihT, W_hh, W_cat, bias, b_ih, b_hh, act, states, gates, s1, s2, b0, b1):
-    """Training time loop for rows ``b0:b1``: every state and the cell's cache are kept."""
-    T = x.shape[0]
-    S = states.shape[1]
-    s1, s2 = s1[b0:b1], s2[b0:b1]
-    for t in range(T):
-        step(
-            x[t, b0:b1],
-            states[t, 0, b0:b1],
-            states[t, S - 1, b0:b1],
-            states[t + 1, 0, b0:b1],
-            states[t + 1, S - 1, b0:b1],
-            gates[t, b0:b1],
-            W_ih,
-            W_ihT,
-            W_hh,
-            W_cat,
-            bias,
-            b_ih,
-            b_hh,
-            act,
-            s1,
-            s2,
-        )
+    if stateT.size > 0:
+        copy2d(stateT[0, b0:b1], h_prev)
+        for k in range(1, S):
+            copy2d(stateT[k, b0:b1], states[T % n_slots, k, b0:b1])
 
 
 @njit(**_config.JIT_INNER)
@@ -217,9 +200,9 @@ def _shard(
     b0,
     b1,
 ):
-    if kind == 0:
+    if kind != 2:
         _forward_shard(
-            cell.forward_step,
+            cell.train_step,
             x,
             state0,
             W_ih,
@@ -232,15 +215,13 @@ def _shard(
             act,
             out,
             stateT,
-            st,
+            states,
+            gates,
             s1,
             s2,
-            s3,
             b0,
             b1,
         )
-    elif kind == 1:
-        _train_shard(cell.train_step, x, W_ih, W_ihT, W_hh, W_cat, bias, b_ih, b_hh, act, states, gates, s1, s2, b0, b1)
     else:
         _backward_shard(
             cell.backward_step,
@@ -297,11 +278,6 @@ def _drive(
     T, B, D = x.shape
     GH, H = W_hh.shape
     S = cell.N_STATES
-    if kind == 1:
-        copy(states[0], state0)
-    if T == 0 or B == 0:
-        empty_sequence(kind, state0, stateT, dstateT, dstate0, dW_ih, dW_hh, db_ih, db_hh)
-        return
     n = count_shards(B)
     w1, w2, w3 = cell.scratch_widths(kind, H, D)
     n_scratch, n_states, n_weights, n_parts = work_layout(kind, B, D, H, GH, S, cell.N_BIAS_PARTS, n, (w1, w2, w3))
@@ -319,6 +295,8 @@ def _drive(
     W_cat = w[nw * D * GH : nw * (D * GH + GH * K)].reshape(nw * GH, K)
     bias = w[nw * (D * GH + GH * K) : n_weights]
     parts = w[n_weights : n_weights + n_parts].reshape(n, n_parts // n)
+    if kind == 0:  # inference: the alternating state slots and one step of cache, in work
+        states, gates = st, s3.reshape(1, B, w3)
     if kind != 2:
         cell.prepare(W_ih, W_hh, b_ih, b_hh, W_ihT, W_cat, bias)
     if n == 1:  # in the calling thread: the pool is not woken
@@ -545,17 +523,30 @@ def cell_kernels(cell):
     def entry():
         return parallel if numba.get_num_threads() > 1 else serial
 
+    # An empty sequence or batch (T == 0 or B == 0) is handled here, in NumPy: the states
+    # pass through and no gradient flows, and the compiled entries never see it.
     # fmt: off
     def forward(x, state0, W_ih, W_hh, b_ih, b_hh, act, out, stateT, work):
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            stateT[...] = state0
+            return
         e1, e2, e3, e4 = _empties(x.dtype)
         entry()(0, act, x, state0, W_ih, W_hh, b_ih, b_hh, out, stateT, e4, e3, e3, e3, e3, e3, e2, e2, e1, e1, work)
 
     def forward_train(x, state0, W_ih, W_hh, b_ih, b_hh, act, states, gates, work):
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            states[0] = state0
+            return
         e1, e2, e3, e4 = _empties(x.dtype)
         entry()(1, act, x, state0, W_ih, W_hh, b_ih, b_hh, e3, e3, states, gates, e3, e3, e3, e3, e2, e2, e1, e1, work)
 
     def backward(x, W_ih, W_hh, b_ih, b_hh, act, states, gates, dout, dstateT, dx, dstate0, dW_ih, dW_hh, db_ih, db_hh,
                  work):
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            dstate0[...] = dstateT
+            for grad in (dW_ih, dW_hh, db_ih, db_hh):
+                grad.fill(0)
+            return
         e1, e2, e3, e4 = _empties(x.dtype)
         entry()(2, act, x, e3, W_ih, W_hh, b_ih, b_hh, e3, e3, states, gates, dout, dstateT, dx, dstate0, dW_ih, dW_hh,
                 db_ih, db_hh, work)

@@ -78,19 +78,6 @@ def shard_range(B, n, s):
 
 
 @njit(**_config.JIT)
-def copy(dst, src):
-    """``dst[...] = src`` for C-contiguous arrays of the same size.
-
-    numba's array setitem compiles a shape-checking error path that costs
-    ~0.2 s per call site; this loop compiles once per array type.
-    """
-    d = dst.reshape(dst.size)
-    s = src.reshape(src.size)
-    for k in range(d.size):
-        d[k] = s[k]
-
-
-@njit(**_config.JIT)
 def copy2d(dst, src):
     """``dst[...] = src`` for 2-D arrays of the same shape, any strides."""
     for i in range(dst.shape[0]):
@@ -242,21 +229,3 @@ def sum_parts(parts, n, dW_ih, dW_hh, db_ih, db_hh):
     for k in range(GH):
         db_ih[k] = totals[off + k]
         db_hh[k] = totals[off_hh + k]
-
-
-@njit(**_config.JIT)
-def empty_sequence(kind, state0, stateT, dstateT, dstate0, dW_ih, dW_hh, db_ih, db_hh):
-    """The outputs of a kernel ``kind`` for T == 0 or B == 0: states pass through, no gradient."""
-    if kind == 0:
-        copy(stateT, state0)
-    elif kind == 2:
-        copy(dstate0, dstateT)
-        zero_weight_gradients(dW_ih, dW_hh, db_ih, db_hh)
-
-
-@njit(**_config.JIT)
-def zero_weight_gradients(dW_ih, dW_hh, db_ih, db_hh):
-    dW_ih.fill(0)
-    dW_hh.fill(0)
-    db_ih.fill(0)
-    db_hh.fill(0)

@@ -22,12 +22,10 @@ N_BIAS_PARTS = 2
 
 @njit(inline="always", **_config.JIT)
 def scratch_widths(kind, H, D):
-    """Per-row widths of the scratch blocks: forward ``ax``, ``ah``, ``cache``; training
-    ``ax``, ``ah``; backward ``dg_ih``, ``dg_hh``."""
+    """Per-row widths of the scratch blocks: ``ax``, ``ah`` (forward also one step's cache);
+    backward ``dg_ih``, ``dg_hh``."""
     if kind == 0:
         return 3 * H, 3 * H, 4 * H
-    if kind == 1:
-        return 3 * H, 3 * H, 0
     return 3 * H, 3 * H, 0
 
 
@@ -131,12 +129,6 @@ def _products(x, h_prev, W_ih, W_ihT, W_hh, ax, ah):
     rows, H = h_prev.shape
     project(x, W_ihT, W_ih, ax, 0.0)
     gemm(0, 1, rows, 3 * H, H, 1.0, h_prev, H, W_hh, H, 0.0, ah, 3 * H)
-
-
-@njit(**_config.JIT_INNER)
-def forward_step(x, h_prev, c_prev, h_new, c_new, W_ih, W_ihT, W_hh, W_cat, bias, b_ih, b_hh, act, ax, ah, cache):
-    _products(x, h_prev, W_ih, W_ihT, W_hh, ax, ah)
-    _cell_rows(ax, ah, b_ih, b_hh, h_prev, h_new, cache)
 
 
 @njit(**_config.JIT_INNER)

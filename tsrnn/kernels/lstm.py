@@ -21,9 +21,10 @@ N_BIAS_PARTS = 1
 
 @njit(inline="always", **_config.JIT)
 def scratch_widths(kind, H, D):
-    """Per-row widths of the scratch blocks: forward ``g``, ``hx``; training ``hx``; backward ``dg``."""
+    """Per-row widths of the scratch blocks: forward ``hx`` and one step's cache; training ``hx``;
+    backward ``dg``."""
     if kind == 0:
-        return 5 * H, H + D, 0
+        return H + D, 0, 5 * H
     if kind == 1:
         return H + D, 0, 0
     return 4 * H, 0, 0
@@ -99,23 +100,6 @@ def _cell_rows(g, bias, c_prev, h_new, c_new):
 
 
 @njit(inline="always", **_config.JIT)
-def _cell_rows_inference(g, bias, c_prev, h_new, c_new):
-    """:func:`_cell_rows` without the backward cache: the output gate and tanh(c')
-    are used where they are computed, never stored."""
-    rows, H = h_new.shape
-    b_if, b_g, b_o = bias[: 2 * H], bias[2 * H : 3 * H], bias[3 * H :]
-    for b in range(rows):
-        g_if, g_i, g_f = g[b, : 2 * H], g[b, :H], g[b, H : 2 * H]
-        g_g, g_o = g[b, 2 * H : 3 * H], g[b, 3 * H : 4 * H]
-        cp, cn, hn = c_prev[b], c_new[b], h_new[b]
-        _input_gates(g_if, b_if, g_g, b_g)
-        for j in range(H):
-            c = lstm_state(g_i[j], g_f[j], g_g[j], cp[j])
-            cn[j] = c
-            hn[j] = sigmoid(g_o[j] + b_o[j]) * tanh(c)
-
-
-@njit(inline="always", **_config.JIT)
 def _cell_rows_backward(dh, dc, dout, t, b0, c_prev, cache, dg, db):
     """Pointwise part of one backward step for a block of rows.
 
@@ -146,12 +130,6 @@ def _cell_rows_backward(dh, dc, dout, t, b0, c_prev, cache, dg, db):
 
 
 # --- the steps the driver runs ---------------------------------------------------------
-
-
-@njit(**_config.JIT_INNER)
-def forward_step(x, h_prev, c_prev, h_new, c_new, W_ih, W_ihT, W_hh, W_cat, bias, b_ih, b_hh, act, g, hx, s3):
-    gates_preact(x, h_prev, W_ihT, W_ih, W_cat, hx, g)
-    _cell_rows_inference(g, bias, c_prev, h_new, c_new)
 
 
 @njit(**_config.JIT_INNER)

@@ -9,8 +9,9 @@ provides (see ARCHITECTURE.md, "Adding a cell"):
 - ``scratch_widths(kind, H, D)``: per-row widths of the step's three scratch
   blocks for each kernel kind (0 forward, 1 forward_train, 2 backward);
 - ``prepare(W_ih, W_hh, b_ih, b_hh, W_ihT, W_cat, bias)``: per-call weight layouts;
-- ``forward_step``, ``train_step``, ``backward_step``: one time step for one
-  shard's rows (signatures in :mod:`.cpu`);
+- ``train_step`` and ``backward_step``: one time step for one shard's rows
+  (signatures in :mod:`.cpu`); both forward kernels run ``train_step``, inference
+  with a one-step cache in ``work``;
 - scalar per-element math (here :func:`rnn_act` and :func:`rnn_grad`), written
   once for the CPU row loops and for device code.
 
@@ -32,10 +33,8 @@ N_BIAS_PARTS = 1
 
 @njit(inline="always", **_config.JIT)
 def scratch_widths(kind, H, D):
-    """Per-row widths of the scratch blocks: forward ``pre``, ``hx``; training ``hx``; backward ``dg``."""
-    if kind == 0:
-        return H, H + D, 0
-    if kind == 1:
+    """Per-row widths of the scratch blocks: forward and training ``hx``; backward ``dg``."""
+    if kind != 2:
         return H + D, 0, 0
     return H, 0, 0
 
@@ -65,30 +64,11 @@ def rnn_grad(dh, h, act, one, zero):
 
 
 @njit(inline="always", **_config.JIT)
-def _act_rows(pre, bias, act, h):
-    """``h = act(pre + bias)`` for one shard's rows; ``h`` must not overlap ``pre``."""
-    rows, H = h.shape
-    for b in range(rows):
-        p, hb = pre[b], h[b]
-        # one loop per activation (a constant act), so each vectorises
-        if act == 0:
-            for j in range(H):
-                hb[j] = rnn_act(p[j] + bias[j], 0)
-        elif act == 1:
-            for j in range(H):
-                hb[j] = rnn_act(p[j] + bias[j], 1)
-        else:
-            for j in range(H):
-                hb[j] = rnn_act(p[j] + bias[j], 2)
-
-
-@njit(inline="always", **_config.JIT)
 def _act_rows_inplace(h, bias, act):
     """``h = act(h + bias)`` in place.
 
-    A separate function, not ``_act_rows(h, ..., h)``: two views of the same
-    memory fail LLVM's runtime overlap check and the loop runs unvectorised
-    (measured 2x slower training pass).
+    In place, not from a separate ``pre`` block into ``h``: two views of the same memory
+    fail LLVM's runtime overlap check and the loop runs unvectorised (measured 2x slower).
     """
     rows, H = h.shape
     for b in range(rows):
@@ -102,12 +82,6 @@ def _act_rows_inplace(h, bias, act):
         else:
             for j in range(H):
                 hb[j] = rnn_act(hb[j] + bias[j], 2)
-
-
-@njit(**_config.JIT_INNER)
-def forward_step(x, h_prev, c_prev, h_new, c_new, W_ih, W_ihT, W_hh, W_cat, bias, b_ih, b_hh, act, pre, hx, s3):
-    gates_preact(x, h_prev, W_ihT, W_ih, W_cat, hx, pre)
-    _act_rows(pre, bias, act, h_new)
 
 
 @njit(**_config.JIT_INNER)
