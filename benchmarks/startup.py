@@ -12,7 +12,7 @@
   numba's first cached call, tsrnn's modules, the first fit, a second identical
   fit = the training itself);
 - the staged run again with an empty cache: the cold compile of everything a
-  default LSTM fit needs (target <= 20 s).
+  default LSTM fit needs (target <= 10 s, issue 16).
 
 The cache is numba's on-disk cache; the cold runs point ``NUMBA_CACHE_DIR`` at a
 fresh empty directory, the warm runs at one the cold run filled. The fresh
@@ -258,7 +258,7 @@ def _tree_report(tree):
         f"second fit (the training) {staged['second_fit_s']:.2f} s: tsrnn's own start-up (its modules, loading "
         f"the cached kernel and optimizer, starting threads) **{tsrnn_part:.2f} s**\n"
         f"- the same with an empty cache: first fit {cold['first_fit_s']:.1f} s, of which compiling everything a "
-        f"default LSTM fit needs ~{cold['first_fit_s'] - cold['second_fit_s']:.1f} s (target <= 20 s)\n"
+        f"default LSTM fit needs ~{cold['first_fit_s'] - cold['second_fit_s']:.1f} s (target <= 10 s)\n"
     )
 
 

@@ -260,6 +260,34 @@ def test_forecast_reads_future_covariates_from_trailing_rows(capsys, tmp_path):
     assert "ends with empty values" in _one_line_error(code, err)
 
 
+def test_forecast_horizon_must_match_the_future_covariate_rows(capsys, tmp_path):
+    """README: with future covariate rows the horizon is their number; a --horizon that disagrees
+    left the third row unread (exit 0) before."""
+    path = tmp_path / "sales.csv"
+    frame = _monthly_csv(path, n=30, promo=np.arange(30) % 2)
+    frame.loc[27:, "sales"] = np.nan  # 3 future rows
+    frame.to_csv(path, index=False)
+    argv = ["forecast", "--csv", str(path), "--time-col", "month", "--value-col", "sales"]
+    argv += ["--models", "seasonalnaive", "--covariates", "promo"]
+    code, _, err = _run(capsys, *argv, "--horizon", "2")
+    assert "--horizon 2 disagrees with the 3 future covariate rows" in _one_line_error(code, err)
+    code, out, err = _run(capsys, *argv, "--horizon", "3")  # agreeing is fine
+    assert code == 0, err
+    assert len(pd.read_csv(StringIO(out))) == 3
+
+
+def test_forecast_needs_as_many_future_rows_for_every_series(capsys, tmp_path):
+    """A series without future rows is named with its 0, not left to fail inside a model."""
+    path = tmp_path / "sales.csv"
+    frame = _monthly_csv(path, n=30, ids=["a", "b"], promo=1.0)
+    frame.loc[27:29, "sales"] = np.nan  # series 'a' has 3 future rows, 'b' none
+    frame.to_csv(path, index=False)
+    argv = ["forecast", "--csv", str(path), "--time-col", "month", "--value-col", "sales", "--id-col", "store"]
+    for extra in ([], ["--horizon", "3"]):
+        code, _, err = _run(capsys, *argv, "--models", "seasonalnaive", "--covariates", "promo", *extra)
+        assert "different numbers of future covariate rows ({'a': 3, 'b': 0})" in _one_line_error(code, err)
+
+
 def test_forecast_needs_future_values_of_known_covariates(capsys, tmp_path):
     path = tmp_path / "sales.csv"
     _monthly_csv(path, n=36, promo=np.arange(36) % 2)
@@ -324,6 +352,13 @@ def _error_cases(csv, tmp):
         "season length 0": ([*base, "--season-length", "0"], "--season-length: must be an integer >= 1, got 0"),
         "horizon not a number": ([*base, "--horizon", "twelve"], "--horizon: expected an integer, got 'twelve'"),
         "missing CSV": ([*base[:2], str(tmp / "nope.csv"), *base[3:]], "nope.csv: no such file"),
+        "CSV is a folder": ([*base[:2], str(tmp), *base[3:]], "is not a regular file"),
+        "CSV is a device": ([*base[:2], "/dev/null", *base[3:]], "--csv /dev/null: is not a regular file"),
+        "horizon too large": (
+            [*base, "--horizon", "99999999999999999999"],
+            "--horizon: must be a positive integer below 1000000, got 99999999999999999999",
+        ),
+        "seed too large": ([*base, "--seed", str(2**32)], "--seed: must be a non-negative integer below 4294967296"),
         "missing column": (
             [*base[:6], "value"],
             r"has no column\(s\) \['value'\]; its columns are \['t', 'v', 'label'\]",
@@ -371,6 +406,47 @@ def test_data_errors_are_one_line(capsys, tmp_path):
         pd.DataFrame(columns).to_csv(tmp_path / name, index=False)
         code, _, err = _run(capsys, *base, "--csv", str(tmp_path / name))
         assert re.search(pattern, _one_line_error(code, err)), (name, err)
+
+
+def test_series_ids_are_the_files_text(tmp_path):
+    """Ids 01, 1, 1.0, 007 and NA are five series, written back as in the file (they were read as
+    numbers: 01 and 1 merged into 'duplicate timestamps', 007 came back as 7.0, NA was empty)."""
+    ids = ["01", "1", "1.0", "007", "NA"]
+    path, out_csv, backtest_csv = tmp_path / "ids.csv", tmp_path / "out.csv", tmp_path / "bt.csv"
+    months = pd.date_range("2018-01-01", periods=24, freq="MS").strftime("%Y-%m-%d")
+    lines = [f"{i},{m},{10 + k + j % 12}" for k, i in enumerate(ids) for j, m in enumerate(months)]
+    path.write_text("store,month,sales\n" + "\n".join(lines) + "\n")
+    command = [sys.executable, "-m", "tsrnn", "forecast", "--csv", str(path), "--time-col", "month"]
+    command += ["--value-col", "sales", "--id-col", "store", "--models", "seasonalnaive", "--horizon", "2"]
+    result = subprocess.run([*command, "--output", str(out_csv)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    backtest = [*command[:3], "backtest", *command[4:], "--n-windows", "1", "--forecasts", str(backtest_csv)]
+    result = subprocess.run(backtest, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    for written in (out_csv, backtest_csv):
+        text = pd.read_csv(written, dtype={"unique_id": str}, keep_default_na=False)
+        assert sorted(set(text["unique_id"])) == sorted(ids), written
+        assert (text.groupby("unique_id").size() == 2).all()
+    # each id kept its own values: 007 is the fourth series (k = 3), seasonal naive repeats its year
+    forecast = pd.read_csv(out_csv, dtype={"unique_id": str}, keep_default_na=False).set_index("unique_id")
+    assert forecast.loc["007", "SeasonalNaive"].tolist() == [13.0, 14.0]
+
+
+def test_an_empty_series_id_is_still_an_error(capsys, tmp_path):
+    path = tmp_path / "ids.csv"
+    path.write_text("id,t,v\na,1,1.0\n,2,2.0\na,3,3.0\n")
+    code, _, err = _run(capsys, "backtest", "--csv", str(path), "--time-col", "t", "--value-col", "v", "--id-col", "id")
+    assert re.search(r"column 'id' of .* has empty value\(s\) \(first on line 3\)", _one_line_error(code, err))
+
+
+def test_a_repeated_header_name_is_an_error(capsys, tmp_path):
+    """pandas renames the second 'y' to 'y.1'; the CLI said it ignored a column not in the file."""
+    path = tmp_path / "dup.csv"
+    path.write_text("ds,y,y\n1,2,3\n2,3,4\n3,4,5\n")
+    code, _, err = _run(capsys, "backtest", "--csv", str(path), "--time-col", "ds", "--value-col", "y")
+    line = _one_line_error(code, err)
+    assert "column 'y' appears 2 times in the CSV header" in line
+    assert "y.1" not in err
 
 
 def test_plot_without_matplotlib_names_the_extra(capsys, small_csv, monkeypatch):

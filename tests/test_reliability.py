@@ -192,3 +192,52 @@ def test_load_model_names_what_is_wrong_with_a_file(tmp_path):
             load_model(file)
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "missing.npz")
+
+
+def test_load_model_refuses_non_finite_weights(tmp_path):
+    import json
+
+    X, y = _windows()
+    path = tmp_path / "model.npz"
+    LSTMRegressor(hidden_size=4, max_epochs=1).fit(X, y).save(path)
+    with np.load(path) as archive:
+        params, meta = archive["params"], str(archive["meta"])
+    np.savez(tmp_path / "nan.npz", params=np.full_like(params, np.nan), meta=np.array(meta))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        load_model(tmp_path / "nan.npz")
+    json.loads(meta)  # the metadata itself was left valid
+
+
+def test_a_failed_save_leaves_the_existing_file_intact(tmp_path):
+    from tsrnn import GRUClassifier
+
+    X = np.random.default_rng(0).standard_normal((60, 8))
+    path = tmp_path / "model.npz"
+    good = GRUClassifier(hidden_size=4, max_epochs=1, random_state=0).fit(X, X[:, -1] > 0)
+    good.save(path)
+    labels = np.where(X[:, -1] > 0, np.datetime64("2020-01-01"), np.datetime64("2021-01-01"))
+    bad = GRUClassifier(hidden_size=4, max_epochs=1, random_state=0).fit(X, labels)
+    with pytest.raises(ValueError, match="cannot be written"):
+        bad.save(path)
+    np.testing.assert_array_equal(load_model(path).predict(X), good.predict(X))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]  # no temporary file left
+
+
+def test_forecast_from_several_threads_on_one_forecaster_returns_each_callers_forecast():
+    """forecast() fits and predicts on a staged copy: a thread never gets the forecast of
+    another thread's y, even on one shared forecaster."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tsrnn.forecasting import ETS
+
+    index = pd.date_range("2000-01-31", periods=48, freq="ME")
+    base = 100 + np.arange(48) + 10 * np.sin(2 * np.pi * np.arange(48) / 12)
+    ys = [pd.Series(base * k, index=index) for k in (1, 2, 3, 4)]
+    for make in (lambda: SeasonalNaive(12), lambda: ETS(season_length=12, auto=False, trend="add")):
+        serial = [make().forecast(y, 6).to_numpy() for y in ys]
+        shared = make()
+        for _ in range(3):
+            with ThreadPoolExecutor(4) as pool:
+                parallel = list(pool.map(lambda y, m=shared: m.forecast(y, 6).to_numpy(), ys))
+            for a, b in zip(serial, parallel):
+                np.testing.assert_array_equal(a, b)

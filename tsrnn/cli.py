@@ -30,6 +30,13 @@ from .forecasting.registry import MODEL_NAMES, check_model_names, make_models
 #: without the parameter (the baselines) keep their defaults.
 MODEL_OPTIONS = {"input_size": "--input-size", "hidden_size": "--hidden-size", "max_epochs": "--max-epochs"}
 
+#: Upper bound (exclusive) of the count options (horizon, sizes, epochs, windows, jobs): far above
+#: any real use, low enough that a typo is refused here rather than as a failed allocation later.
+MAX_COUNT = 10**6
+
+#: Upper bound (exclusive) of a seed: numpy's random_state takes 32-bit seeds.
+MAX_SEED = 2**32
+
 
 class UsageError(Exception):
     """A problem with the command's options, files or data: one line on stderr, exit status 2."""
@@ -49,8 +56,8 @@ def _note(message):
 # ---------------------------------------------------------------- option types
 
 
-def _int_at_least(minimum):
-    """An argparse type: an int >= ``minimum``."""
+def _int_at_least(minimum, maximum=MAX_COUNT):
+    """An argparse type: an int with ``minimum <= value < maximum``."""
 
     def parse(text):
         try:
@@ -59,13 +66,17 @@ def _int_at_least(minimum):
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {value}")
+        if value >= maximum:
+            kinds = {0: "a non-negative integer", 1: "a positive integer"}
+            kind = kinds.get(minimum, f"an integer >= {minimum} and")
+            raise argparse.ArgumentTypeError(f"must be {kind} below {maximum}, got {value}")
         return value
 
     return parse
 
 
 def _n_jobs(text):
-    value = _int_at_least(-(2**31))(text)
+    value = _int_at_least(-MAX_COUNT)(text)
     if value == 0:
         raise argparse.ArgumentTypeError("must be a positive number of workers, or -1 for all cores; got 0")
     return value
@@ -110,8 +121,10 @@ def _models(text):
 def _check_files(args):
     """Input file, output folders and the plot's needs, before any heavy import."""
     csv = getattr(args, "csv", None)
-    if csv is not None and not Path(csv).is_file():
+    if csv is not None and not Path(csv).exists():
         raise UsageError(f"--csv {csv}: no such file.")
+    if csv is not None and not Path(csv).is_file():  # a folder, /dev/null, a pipe
+        raise UsageError(f"--csv {csv}: is not a regular file; give a CSV file.")
     for option in ("output", "forecasts", "plot"):
         path = getattr(args, option, None)
         if path is not None and not Path(path).resolve().parent.is_dir():
@@ -193,6 +206,28 @@ def _numeric_column(column, name, path, allow_empty=None):
     return values
 
 
+def _read_frame(path, id_col):
+    """The CSV as pandas reads it, except that the id column is the file's text, unchanged.
+
+    Read as numbers, ids ``01`` and ``1`` would merge into one series and ``007`` come back as
+    ``7.0``; read with pandas' missing-value markers, an id ``NA`` would be an empty cell.
+    A column name that repeats in the header is an error: pandas would rename it ``y.1``.
+    """
+    import pandas as pd
+
+    header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
+    for name in dict.fromkeys(header):
+        if name and header.count(name) > 1:  # empty names are pandas' "Unnamed: k", never clash
+            raise UsageError(f"column {name!r} appears {header.count(name)} times in the CSV header of {path}.")
+    frame = pd.read_csv(path, dtype=None if id_col is None or id_col not in header else {id_col: str})
+    if id_col is not None and id_col in header:  # a missing id column is reported with the others
+        # The ids as the file spells them: without pandas' missing-value markers ("NA" is an id,
+        # not a gap), which keep_default_na can only turn off for every column at once.
+        ids = pd.read_csv(path, usecols=[id_col], dtype=str, keep_default_na=False)[id_col]
+        frame[id_col] = ids  # an empty cell is "" (reported by _read_csv with its line)
+    return frame
+
+
 def _read_csv(args, future=False):
     """The CSV as a long frame ``unique_id, ds, y`` (+ covariates) and the covariates' future rows.
 
@@ -204,7 +239,7 @@ def _read_csv(args, future=False):
 
     path = Path(args.csv)
     try:
-        frame = pd.read_csv(path)
+        frame = _read_frame(path, args.id_col)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise UsageError(f"cannot read {path} as a CSV file: {' '.join(str(error).split())}") from None
     frame = frame.reset_index(drop=True)
@@ -222,8 +257,9 @@ def _read_csv(args, future=False):
         _note(f"tsrnn: ignoring column(s) {unused} of {path.name} (name them in --covariates or --past-covariates).")
 
     uid = frame[args.id_col] if args.id_col else pd.Series(args.value_col, index=frame.index)
-    if uid.isna().any():
-        first = int(uid.isna().to_numpy().argmax())
+    empty = uid.str.strip() == ""  # ids are read as text: an empty cell is "", not NaN
+    if empty.any():
+        first = int(empty.to_numpy().argmax())
         raise UsageError(f"column {args.id_col!r} of {path} has empty value(s) (first on line {first + 2}).")
     ds = _time_column(frame[args.time_col], args.time_col, path)
     if future:
@@ -377,17 +413,34 @@ def cmd_backtest(args):
     _run_comparison(y, args, horizon, season_length)
 
 
+def _future_steps(history, X_future, horizon):
+    """The horizon the future covariate rows give: as many rows for every series.
+
+    README promises that the horizon is the number of future rows; a ``--horizon`` that
+    disagrees would leave rows unread (or steps without covariates), so it is an error.
+    """
+    ids = history["unique_id"].drop_duplicates()
+    steps = X_future.groupby("unique_id", sort=False).size().reindex(ids, fill_value=0)
+    if steps.nunique() != 1:
+        counts = {str(k): int(v) for k, v in steps.head(5).items()}
+        raise UsageError(
+            f"the series have different numbers of future covariate rows ({counts}{'...' if len(steps) > 5 else ''}); "
+            "give every series as many future rows as forecast steps."
+        )
+    rows = int(steps.iloc[0])
+    if horizon is not None and horizon != rows:
+        raise UsageError(
+            f"--horizon {horizon} disagrees with the {rows} future covariate rows of each series "
+            f"(the horizon is their number); drop --horizon or give {horizon} future rows per series."
+        )
+    return rows
+
+
 def cmd_forecast(args):
     """Fit every model on all the data; write the forecasts (and intervals) as one tidy CSV."""
     history, X_future = _read_csv(args, future=True)
-    if X_future is not None and args.horizon is None:
-        steps = X_future.groupby("unique_id", sort=False).size()
-        if steps.nunique() != 1:
-            raise UsageError(
-                f"the series have different numbers of future covariate rows ({dict(steps.head())}...); "
-                "give --horizon or as many future rows for each series."
-            )
-        args.horizon = int(steps.iloc[0])
+    if X_future is not None:
+        args.horizon = _future_steps(history, X_future, args.horizon)
     horizon, season_length = _defaults(args, _frequency(history))
     forecasts = None
     for model in _build_models(args, horizon, season_length):
@@ -456,7 +509,9 @@ def build_parser():
         p.add_argument("--input-size", type=at_least_1, default=None, help="past steps the networks read")
         p.add_argument("--hidden-size", type=at_least_1, default=None, help="hidden units of the networks (64)")
         p.add_argument("--max-epochs", type=at_least_1, default=None, help="training epochs at most (200)")
-        p.add_argument("--seed", type=_int_at_least(0), default=0, help="random_state of the networks (default 0)")
+        p.add_argument(
+            "--seed", type=_int_at_least(0, MAX_SEED), default=0, help="random_state of the networks (default 0)"
+        )
         p.add_argument("--quiet", action="store_true", help="no progress")
 
     def add_level_option(p, text):
@@ -486,7 +541,10 @@ def build_parser():
     p.add_argument("--dataset", default="airpassengers", help="see `tsrnn datasets` (default airpassengers)")
     p.add_argument("--suite", action="store_true", help="run every bundled dataset (the accuracy suite) instead")
     p.add_argument(
-        "--seeds", type=lambda s: [_int_at_least(0)(x) for x in _names(s)], default=[0, 1, 2], help="with --suite"
+        "--seeds",
+        type=lambda s: [_int_at_least(0, MAX_SEED)(x) for x in _names(s)],
+        default=[0, 1, 2],
+        help="with --suite",
     )
     add_model_options(p)
     add_comparison_options(p)

@@ -189,3 +189,40 @@ def test_own_column_names_backtest():
     cutoffs = north["cutoff"].to_numpy()
     at_cutoff = df[df["store"] == "north"].set_index("quarter")["sales"]
     np.testing.assert_allclose(north["Naive"].to_numpy(), at_cutoff.loc[cutoffs].to_numpy())
+
+
+# ---------------------------------------------------------------- names and values refused
+
+
+def test_alias_equal_to_a_column_of_a_long_frame_is_refused():
+    y = airline_like().to_timestamp()
+    long = y.rename_axis("ds").rename("y").reset_index().assign(unique_id="a")
+    for alias in ("unique_id", "ds", "y"):
+        with pytest.raises(ValueError, match=f"alias='{alias}' is a column name of y"):
+            SeasonalNaive(12, alias=alias).fit(long)
+    custom = long.rename(columns={"ds": "month"})
+    with pytest.raises(ValueError, match="alias='month'"):
+        SeasonalNaive(12, alias="month").fit(custom, time_col="month")
+
+
+def test_distinct_quantiles_get_distinct_column_names():
+    y = airline_like().to_timestamp()
+    columns = SeasonalNaive(12, quantiles=[0.1, 0.1000001, 0.9]).fit(y).predict(2).columns.tolist()
+    assert columns == ["SeasonalNaive", "SeasonalNaive-q0.1", "SeasonalNaive-q0.1000001", "SeasonalNaive-q0.9"]
+
+
+def test_complex_values_are_refused():
+    y = airline_like().to_timestamp()
+    with pytest.raises(TypeError, match="real numbers"):
+        SeasonalNaive(12).fit(y.astype(complex) + 5j)
+
+
+def test_update_refuses_another_kind_of_time_index():
+    periods = airline_like()
+    model = SeasonalNaive(12).fit(periods)
+    with pytest.raises(ValueError, match="update got timestamps where the model was fitted on periods"):
+        model.update(periods.to_timestamp())
+    assert isinstance(model.predict(2).index, pd.PeriodIndex)  # unchanged
+    stamps = SeasonalNaive(12).fit(periods.to_timestamp())
+    with pytest.raises(ValueError, match="update got periods"):
+        stamps.update(periods)

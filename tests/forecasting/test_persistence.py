@@ -203,3 +203,48 @@ def test_update_with_integer_time_on_a_datetime_model_is_refused():
     model = Naive().fit(y)
     with pytest.raises(ValueError, match="frequency"):
         model.update(pd.Series(y.to_numpy(), name=y.name))
+
+
+def test_load_in_a_fresh_process(tmp_path):
+    """A file loads in a process that has imported nothing but ``tsrnn`` (whose names load
+    on first use): the loader imports the forecaster's own module."""
+    import subprocess
+    import sys
+
+    paths, expected = {}, {}
+    y = _inputs()["series"]
+    for name in ("seasonal_naive", "ets", "arima", "rnn"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = FORECASTERS[name]().fit(y)
+        paths[name] = str(tmp_path / f"{name}.npz")
+        model.save(paths[name])
+        expected[name] = _predictions(model).to_numpy().tolist()
+    code = (
+        "import json, sys, tsrnn\n"
+        "paths = json.loads(sys.argv[1])\n"
+        "print(json.dumps({k: tsrnn.load_forecaster(p).predict(6, level=[80]).to_numpy().tolist()"
+        " for k, p in paths.items()}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(paths)], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == expected
+
+
+def test_load_refuses_arrays_and_parameters_that_do_not_fit_together(tmp_path):
+    """A file whose arrays or parameters were changed but which is still a valid archive is
+    refused at load (a trial forecast and a network-vs-parameters check), never later."""
+    model = RNNForecaster(horizon=6, input_size=12, hidden_size=8, max_epochs=2, random_state=0)
+    model.fit(load_airpassengers()).save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz") as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    meta = json.loads(str(arrays["meta"]))
+    timestamps = max((k for k in arrays if arrays[k].shape == (144,)), key=lambda k: int(k[1:]))
+    cases = {"cut timestamps": {timestamps: arrays[timestamps][:100]}}
+    for key, value in (("horizon", 24), ("hidden_size", 32)):
+        changed = json.loads(json.dumps(meta))
+        changed["params"][key] = value
+        cases[key] = {"meta": np.array(json.dumps(changed))}
+    for name, change in cases.items():
+        np.savez(tmp_path / f"{name}.npz", **{**arrays, **change})
+        with pytest.raises(ValueError, match="damaged or tampered"):
+            load_forecaster(tmp_path / f"{name}.npz")

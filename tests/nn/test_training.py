@@ -98,3 +98,17 @@ def test_trainer_continues_a_history_and_takes_a_custom_loss_and_score():
     assert calls[0] == (16, 1)
     trainer.fit(network, history, train, n_epochs=1)  # continues the curves, optimizer and generator
     assert history.n_iter == 4 and len(history.loss_curve) == 4 and history.optimizer.t == 3 * 2 + 2
+
+
+def test_dropout_with_one_layer_warns_that_it_has_no_effect():
+    import warnings
+
+    from tsrnn import LSTMRegressor
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 6, 1)), rng.standard_normal(40)
+    with pytest.warns(UserWarning, match="no effect with num_layers=1"):
+        LSTMRegressor(hidden_size=4, max_epochs=1, dropout=0.5, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        LSTMRegressor(hidden_size=4, num_layers=2, max_epochs=1, dropout=0.5, random_state=0).fit(X, y)

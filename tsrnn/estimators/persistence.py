@@ -34,6 +34,8 @@ be used, and this module needs no import of the classes it rebuilds (no cycle).
 """
 
 import json
+import os
+import threading
 import zipfile
 
 import numpy as np
@@ -93,8 +95,36 @@ def save_model(model, path):
         meta["extra"] = model._persisted_state()
     if getattr(model, "_quantiles", None) is not None:
         meta["head_quantiles"] = model._quantiles.tolist()
-    with open(path, "wb") as f:
-        np.savez(f, params=net.params, meta=np.array(json.dumps(meta)))
+    try:
+        text = json.dumps(meta)
+    except TypeError as error:  # e.g. a classifier's classes_ of datetimes
+        raise ValueError(
+            f"save(): the model's parameters or fitted state cannot be written to a model file ({error}); "
+            "only numbers, strings and booleans can (e.g. classes_ of such labels)."
+        ) from None
+    write_archive(path, params=net.params, meta=np.array(text))
+
+
+def write_archive(path, **arrays):
+    """Write ``arrays`` as an ``.npz`` archive at exactly ``path``, all or nothing.
+
+    The archive goes to a temporary file beside ``path`` that replaces it only once
+    complete, so a save that fails or is interrupted leaves an existing file intact.
+
+    Parameters
+    ----------
+    path : str or path-like
+    **arrays : ndarray
+    """
+    path = os.fspath(path)
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def load_model(path):
@@ -142,6 +172,8 @@ def load_model(path):
         raise ValueError(f"{path}: the model file's metadata is damaged or tampered with ({error!r}).") from None
     if params.shape != network.params.shape or params.dtype != network.params.dtype:
         raise ValueError(f"{path}: weight vector of shape {params.shape} does not fit the saved configuration.")
+    if not np.isfinite(params).all():  # a fit never keeps non-finite weights (tsrnn.nn.Trainer)
+        raise ValueError(f"{path}: the weight vector holds NaN or inf values; the file is damaged or tampered with.")
     network.params[:] = params
     model.network_, model.n_outputs_ = network, meta["n_outputs"]
     model.n_features_in_ = meta["n_features_in"]

@@ -54,7 +54,7 @@ Optional:
     If the class has one, ``predict(h=None)`` uses it as the default horizon.
 ``quantiles`` parameter
     A list of probabilities in (0, 1) or None; the output gets one column
-    ``f"{alias}-q{q:g}"`` per quantile (see :func:`quantile_column`).
+    ``f"{alias}-q{q}"`` per quantile (see :func:`quantile_column`).
 
 ``_independent_series = True`` and ``_series_attributes``
     For partitioned runs (:mod:`tsrnn.forecasting.distributed`, ``backtest(...,
@@ -232,6 +232,12 @@ class BaseForecaster(BaseEstimator):
 
     def _to_checked_panel(self, y, X, columns=(None, None, None)):
         panel = to_panel(y, X, self._uses_exog, *columns)
+        if panel.kind == "long" and self.alias in panel.columns:
+            # the forecasts' column would replace the frame's key or target column in every output
+            raise ValueError(
+                f"alias={self.alias!r} is a column name of y ({', '.join(panel.columns)}); "
+                "set another alias= (or rename the column)."
+            )
         minimum = self._min_length()
         shortest = int(np.argmin(panel.lengths))
         if panel.lengths[shortest] < minimum:
@@ -311,6 +317,12 @@ class BaseForecaster(BaseEstimator):
             raise ValueError(
                 f"update needs data of the frequency the model was fitted on ({self.panel_.freq!r}); "
                 f"got {panel.freq!r}. Refit the model on the new data instead."
+            )
+        if (panel.period_freq is None) != (self.panel_.period_freq is None):
+            kinds = ("timestamps", "periods") if panel.period_freq is None else ("periods", "timestamps")
+            raise ValueError(
+                f"update got {kinds[0]} where the model was fitted on {kinds[1]}; give the new data the "
+                "same kind of time index as in fit (Series.to_period / to_timestamp)."
             )
         if (panel.exog is None) != (self.panel_.exog is None) or panel.exog_names != self.panel_.exog_names:
             raise ValueError(
@@ -456,8 +468,18 @@ class BaseForecaster(BaseEstimator):
         Returns
         -------
         forecast : pd.Series or pd.DataFrame
+
+        Notes
+        -----
+        The fit and the forecast run on a staged copy that the forecaster takes over
+        once both succeed, so the forecast returned is always of this call's ``y``, also
+        when other threads call :meth:`forecast` on the same forecaster meanwhile (which
+        one's fit the forecaster keeps afterwards is then whichever finished last).
         """
-        return self.fit(y, X, id_col, time_col, target_col).predict(h, X_future, level)
+        with staged_fit(self, fresh=True) as staged:
+            staged.fit(y, X, id_col, time_col, target_col)
+            forecast = staged.predict(h, X_future, level)
+        return forecast
 
     def score(self, y_true, X_future=None, metric="mase", season_length=None):
         """Negated forecast error on the observations that follow the fitted data (higher is better).

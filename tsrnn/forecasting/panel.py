@@ -51,9 +51,11 @@ def quantile_column(alias, q):
     Returns
     -------
     column : str
-        ``f"{alias}-q{q:g}"``, e.g. ``'ETS-q0.1'``.
+        ``f"{alias}-q{q}"`` with ``q`` in the shortest form that reads back as the same
+        float, e.g. ``'ETS-q0.1'``: distinct quantiles always get distinct names
+        (``'{:g}'`` would give 0.1 and 0.1000001 the same one).
     """
-    return f"{alias}-q{q:g}"
+    return f"{alias}-q{float(q)!r}"
 
 
 def interval_column(alias, level, bound):
@@ -302,6 +304,8 @@ def _as_float(values, what):
     """Numeric array-like -> float64 ndarray, or a TypeError naming ``what``."""
     if ptypes.is_bool_dtype(values.dtype) or not ptypes.is_numeric_dtype(values.dtype):
         raise TypeError(f"{what} must be numeric; got dtype {values.dtype}.")
+    if ptypes.is_complex_dtype(values.dtype):  # the cast below would drop the imaginary part
+        raise TypeError(f"{what} must be real numbers; got dtype {values.dtype}.")
     if isinstance(values, (pd.Series, pd.DataFrame)):
         return values.to_numpy(dtype=np.float64, na_value=np.nan)
     return np.asarray(values, dtype=np.float64)

@@ -39,6 +39,7 @@ reads regressor files and points to it when given a forecaster file.
 """
 
 import dataclasses
+import importlib
 import json
 
 import numpy as np
@@ -46,7 +47,7 @@ import pandas as pd
 from sklearn.linear_model import Ridge, RidgeCV
 
 from .._validation import validate_params
-from ..estimators.persistence import read_archive
+from ..estimators.persistence import read_archive, write_archive
 from ..nn import RecurrentNetwork
 from .base import FORECASTER_CLASSES
 from .conformal import Calibration, ConformalIntervals
@@ -57,6 +58,10 @@ from .per_series import FIT_CLASSES, scaled_series
 __all__ = ["FORMAT_VERSION", "load_forecaster", "save_forecaster"]
 
 FORMAT_VERSION = 1
+
+# The modules that define tsrnn's forecasters, which load_forecaster may import to find the
+# class a file names (a subclass defined elsewhere must be imported by its user first).
+_FORECASTER_MODULES = frozenset(f"tsrnn.forecasting.{m}" for m in ("arima", "ets", "naive", "rnn"))
 
 # the dataclasses a file may hold, by name: a closed set, so a file cannot name others
 DATACLASSES = {cls.__name__: cls for cls in (Panel, Calibration, ConformalIntervals)}
@@ -95,8 +100,7 @@ def save_forecaster(forecaster, path):
         },
     }
     text = json.dumps(meta, allow_nan=True)
-    with open(path, "wb") as f:
-        np.savez(f, meta=np.array(text), **arrays)
+    write_archive(path, meta=np.array(text), **arrays)
 
 
 def _encode(value, arrays, where):
@@ -221,6 +225,11 @@ def load_forecaster(path):
             f"({FORMAT_VERSION}); upgrade tsrnn to load it."
         )
     name = meta.get("forecaster")
+    if isinstance(name, str) and name.rpartition(".")[0] in _FORECASTER_MODULES:
+        # tsrnn loads its modules on first use: the class a file names (and the per-series
+        # model classes its module registers) may not be loaded yet in this process. Only
+        # tsrnn's own forecaster modules are imported, never a module a file names freely.
+        importlib.import_module(name.rpartition(".")[0])
     if version != FORMAT_VERSION or not isinstance(name, str) or name not in FORECASTER_CLASSES:
         raise ValueError(
             f"{path} is not a tsrnn forecaster file of format version {FORMAT_VERSION} "
@@ -247,12 +256,23 @@ def load_forecaster(path):
             state["models_"] = [
                 rebuild(scaled_series(panel.series(i), scales[i]), panel.exog_of(i)) for i, rebuild in enumerate(models)
             ]
+        architecture = tuple(params.get(k) for k in ("cell", "hidden_size", "num_layers"))
+        for net in state.get("networks_") or ():
+            if (net.cell, net.hidden_size, net.num_layers) != architecture:
+                raise ValueError("the networks do not have the cell, hidden_size and num_layers of the parameters")
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, np.linalg.LinAlgError) as error:
         raise ValueError(f"{path}: the forecaster file's content is damaged or tampered with ({error!r}).") from None
     for key, value in state.items():
         setattr(forecaster, key, value)
     if "networks_" in state:
         forecaster.histories_ = None  # training curves and optimizer states are not saved
+    try:
+        # Arrays of the wrong length or shape (a tampered panel, linear stage or horizon) pass
+        # the checks above and would fail deep inside a later predict, or forecast wrongly:
+        # one forecast here finds them while the file is still the one to blame.
+        forecaster.predict(getattr(forecaster, "horizon", 1))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as error:
+        raise ValueError(f"{path}: the forecaster file's content is damaged or tampered with ({error!r}).") from None
     return forecaster
 
 

@@ -72,15 +72,15 @@ def _quantile_pairs(probabilities):
     return intervals
 
 
-def _model_bounds(quantile_columns, bound_columns, rows):
-    """level -> (lower, upper) rows of one model: its ``-lo-/-hi-`` columns, else a symmetric
-    pair of its quantile columns (an 80 % interval from q0.1 and q0.9)."""
-    bounds = {
-        level: (rows(quantile_columns[lo]), rows(quantile_columns[hi]))
+def _interval_columns(quantile_columns, bound_columns):
+    """level -> (lower, upper) column of one model: its ``-lo-/-hi-`` columns, else a
+    symmetric pair of its quantile columns (an 80 % interval from q0.1 and q0.9)."""
+    columns = {
+        level: (quantile_columns[lo], quantile_columns[hi])
         for level, (lo, hi) in _quantile_pairs(quantile_columns).items()
     }
-    bounds.update({level: (rows(lo), rows(hi)) for level, (lo, hi) in bound_columns.items()})
-    return bounds
+    columns.update(bound_columns)
+    return columns
 
 
 # A scorer returns {column: per-window values, or None where the model has nothing to
@@ -97,13 +97,20 @@ def _scaled(name, function, w):
 
 def _per_level(name, w, score):
     """One column per level (``coverage-80``); None where a model lacks that interval, so
-    every model gets the same columns."""
+    every model gets the same columns. A window with a NaN bound scores NaN on every
+    interval metric: coverage would otherwise count it as a miss (a comparison with NaN
+    is False) and look merely worse, where the module's rule wants the mean NaN."""
     if not w.levels:
         return {name: None}
-    return {
-        f"{name}-{level:g}": None if w.bounds.get(level) is None else score(*w.bounds[level], level)
-        for level in w.levels
-    }
+    scores = {}
+    for level in w.levels:
+        if w.bounds.get(level) is None:
+            scores[f"{name}-{level:g}"] = None
+            continue
+        lo, hi = w.bounds[level]
+        missing = np.isnan(lo).any(axis=1) | np.isnan(hi).any(axis=1)
+        scores[f"{name}-{level:g}"] = np.where(missing, np.nan, score(lo, hi, level))
+    return scores
 
 
 def _interval(name, function, w):
@@ -179,6 +186,63 @@ def rank_models(scores):
     return ranked
 
 
+def _describe_row(forecasts, position):
+    """``series 'a' at 1960-07-01`` for row ``position`` of a forecasts frame."""
+    row = forecasts.iloc[position]
+    return f"series {row['unique_id']!r} at {row['ds']}"
+
+
+def _check_actuals(forecasts, row_keys, panel):
+    """The frame's ``y`` must be finite and equal to ``y`` at the same (unique_id, ds).
+
+    Both come from the same float64 buffer when the frame is :func:`backtest`'s output, but
+    a frame saved as CSV and read back may move a value by an ulp, so equality is up to a
+    relative 1e-12: far below any real difference, and an ``evaluate(cv, y * 2)`` fails.
+    """
+    actual = forecasts["y"].to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(actual)
+    if bad.any():
+        raise ValueError(
+            f"forecasts['y'] (the actuals) contain {int(bad.sum())} NaN or infinite value(s) (first: "
+            f"{_describe_row(forecasts, int(np.flatnonzero(bad)[0]))}), so every metric of those windows "
+            "would be NaN. Pass the backtest() output unchanged, or drop those rows explicitly."
+        )
+    found = row_keys.get_indexer(pd.MultiIndex.from_arrays([forecasts["unique_id"], forecasts["ds"]]))
+    if (found < 0).any():
+        raise ValueError(
+            f"forecasts has {int(np.count_nonzero(found < 0))} row(s) not in y (first: "
+            f"{_describe_row(forecasts, int(np.flatnonzero(found < 0)[0]))}); pass the y the backtest ran on."
+        )
+    expected = panel.values[found]
+    differ = ~np.isclose(actual, expected, rtol=1e-12, atol=0.0)
+    if differ.any():
+        first = int(np.flatnonzero(differ)[0])
+        raise ValueError(
+            f"forecasts['y'] does not match y: {int(differ.sum())} row(s) differ (first: "
+            f"{_describe_row(forecasts, first)}: forecasts has {actual[first]:g}, y has {expected[first]:g}). "
+            "evaluate scores against forecasts['y'] and scales MASE on y, so they must be the same "
+            "data: pass the y the backtest ran on."
+        )
+
+
+def _check_not_crossed(forecasts, alias, interval_columns, levels):
+    """Raise if a scored interval of ``alias`` has a lower bound above its upper one."""
+    for level in levels:
+        if level not in interval_columns:
+            continue
+        lo_column, hi_column = interval_columns[level]
+        crossed = forecasts[lo_column].to_numpy(dtype=np.float64) > forecasts[hi_column].to_numpy(dtype=np.float64)
+        if crossed.any():
+            first = int(np.flatnonzero(crossed)[0])
+            raise ValueError(
+                f"{alias}'s {level:g} % interval has its lower bound above its upper bound on "
+                f"{int(crossed.sum())} row(s) (first: {_describe_row(forecasts, first)} (cutoff "
+                f"{forecasts['cutoff'].iloc[first]}): {lo_column} = {forecasts[lo_column].iloc[first]:g} > "
+                f"{hi_column} = {forecasts[hi_column].iloc[first]:g}). Its interval scores would be "
+                "meaningless; fix or sort the bounds before scoring."
+            )
+
+
 def _describe_ids(windows, mask, limit=3):
     ids = list(pd.unique(windows.get_level_values(0)[mask]))
     shown = ", ".join(repr(i) for i in ids[:limit]) + (", ..." if len(ids) > limit else "")
@@ -210,14 +274,17 @@ def evaluate(
         Output of :func:`backtest` (or ``compare(...).forecasts``): ``unique_id, ds,
         cutoff, y`` and one column per model (plus its quantile columns).
     y : pd.Series or pd.DataFrame
-        The data the backtest ran on (for the MASE scale).
-    metrics : sequence of str, default=('mase', 'smape', 'mae', 'rmse')
-        Names from ``tsrnn.metrics.METRICS`` (also ``tsrnn.evaluation.METRICS``).
+        The data the backtest ran on (for the MASE scale). The actuals ``forecasts['y']``
+        must equal it at the same (unique_id, ds), up to a relative 1e-12.
+    metrics : str or sequence of str, default=('mase', 'smape', 'mae', 'rmse')
+        Names from ``tsrnn.metrics.METRICS`` (also ``tsrnn.evaluation.METRICS``); a single
+        name is one metric.
         The interval metrics ``'coverage'`` (share inside, 0-1), ``'interval_score'``
         (Winkler) and ``'msis'`` (the interval score over the MASE scale, M4's mean scaled
         interval score) give one column per level (``coverage-80``), scored on a model's
         ``<alias>-lo-80``/``-hi-80`` columns or else on a symmetric pair of its quantiles
-        (q0.1/q0.9); they are NaN for a model without that interval. ``'pinball'`` gives
+        (q0.1/q0.9); they are NaN for a model without that interval, and on a window where
+        a bound is NaN (coverage included: the rule for non-finite forecasts). ``'pinball'`` gives
         one column per quantile found in ``forecasts`` (``pinball-q0.1``) and their mean
         (``pinball``), NaN for a model without that quantile (the mean: without one of
         them); it is added whenever a model has quantile columns.
@@ -244,6 +311,15 @@ def evaluate(
         of each scaled metric for every model; ``attrs["non_finite_windows"]``:
         ``{column: {model: n}}``, the windows where a model's own score is NaN or infinite.
 
+    Raises
+    ------
+    ValueError
+        If ``metrics`` is empty or names an unknown metric; if ``forecasts['y']`` holds
+        NaN or inf, has a (unique_id, ds) not in ``y`` or differs from ``y`` (the message
+        names the first such row); if an interval metric is scored and a model's interval
+        has a lower bound above its upper bound (the message names the model, the level
+        and the first such row).
+
     Warns
     -----
     UndefinedMetricWarning
@@ -251,11 +327,14 @@ def evaluate(
         model), and when a model has non-finite scores (its mean is then non-finite).
     """
     levels = check_levels(level)
-    metrics = list(metrics)
+    # a bare name is one metric, not the letters of one
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    if not metrics:
+        raise ValueError(f"metrics must name at least one metric; choose from {sorted(METRICS)}.")
     if levels:
         metrics += [m for m in ("coverage", "interval_score", "msis") if m not in metrics]
     unknown = [m for m in metrics if m not in METRICS]
-    if unknown or not metrics:
+    if unknown:
         raise ValueError(f"Unknown metric(s) {unknown}; choose from {sorted(METRICS)}.")
     missing = [c for c in BACKTEST_COLUMNS if c not in forecasts.columns]
     if missing:
@@ -278,6 +357,7 @@ def evaluate(
     cutoff_rows = row_keys.get_indexer(windows)
     if (cutoff_rows < 0).any():
         raise ValueError(f"Cutoff {windows[int(np.flatnonzero(cutoff_rows < 0)[0])]} is not in y.")
+    _check_actuals(forecasts, row_keys, panel)
     starts = panel.indptr[np.searchsorted(panel.indptr, cutoff_rows, side="right") - 1]
     if window_size is not None:
         starts = np.maximum(starts, cutoff_rows + 1 - window_size)
@@ -304,8 +384,12 @@ def evaluate(
         scale = seasonal_naive_scale(history, season_length)
         defined = np.isfinite(scale) & (scale > 0)
 
+    scores_intervals = any(METRICS[m].kind in ("interval", "scaled_interval") for m in metrics)
     per_window, means, non_finite = [], {}, {}
     for alias, quantile_columns in models.items():
+        interval_columns = _interval_columns(quantile_columns, bound_columns[alias])
+        if scores_intervals:
+            _check_not_crossed(forecasts, alias, interval_columns, levels)
         windows_of_model = _Windows(
             actual,
             rows(alias),
@@ -314,7 +398,7 @@ def evaluate(
             history,
             season_length,
             levels,
-            _model_bounds(quantile_columns, bound_columns[alias], rows),
+            {lv: (rows(lo), rows(hi)) for lv, (lo, hi) in interval_columns.items()},
         )
         columns = {"model": alias, "unique_id": windows.get_level_values(0), "cutoff": windows.get_level_values(1)}
         means[alias] = {}

@@ -287,6 +287,13 @@ class Trainer:
         history : TrainingHistory
             The same object, updated.
         """
+        if self.dropout > 0 and network.num_layers == 1:
+            warnings.warn(
+                f"dropout={self.dropout} has no effect with num_layers=1: dropout applies to the outputs "
+                "of every recurrent layer but the last (as in torch.nn.LSTM). Set num_layers >= 2 or dropout=0.",
+                UserWarning,
+                stacklevel=2,
+            )
         if validation is not None:
             # a fresh validation split starts a fresh patience count
             history.best_loss, history.n_no_improvement = np.inf, 0
