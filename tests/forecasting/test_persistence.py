@@ -248,3 +248,16 @@ def test_load_refuses_arrays_and_parameters_that_do_not_fit_together(tmp_path):
         np.savez(tmp_path / f"{name}.npz", **{**arrays, **change})
         with pytest.raises(ValueError, match="damaged or tampered"):
             load_forecaster(tmp_path / f"{name}.npz")
+
+
+def test_models_with_covariates_load_and_forecast_identically(tmp_path):
+    """The load-time trial forecast is skipped where forecasts need future covariates."""
+    y = _inputs()["series"]
+    X = pd.DataFrame({"x": np.sin(np.arange(len(y)))}, index=y.index)
+    future = pd.DataFrame(
+        {"x": np.sin(np.arange(len(y), len(y) + 6))}, index=pd.date_range(y.index[-1], periods=7, freq="ME")[1:]
+    )
+    for model in (ARIMA(order=(1, 0, 0)), RNNForecaster(horizon=6, hidden_size=4, max_epochs=1, random_state=0)):
+        model.fit(y, X).save(tmp_path / "m.npz")
+        loaded = load_forecaster(tmp_path / "m.npz")
+        _assert_same(loaded.predict(6, future), model.predict(6, future))

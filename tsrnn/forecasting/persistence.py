@@ -266,6 +266,8 @@ def load_forecaster(path):
         setattr(forecaster, key, value)
     if "networks_" in state:
         forecaster.histories_ = None  # training curves and optimizer states are not saved
+    if forecaster._uses_exog and forecaster.panel_.exog is not None:
+        return forecaster  # its forecasts need the future covariates, which only the user has
     try:
         # Arrays of the wrong length or shape (a tampered panel, linear stage or horizon) pass
         # the checks above and would fail deep inside a later predict, or forecast wrongly:
