@@ -38,6 +38,7 @@ would not load back identically.
 reads regressor files and points to it when given a forecaster file.
 """
 
+import copy
 import dataclasses
 import importlib
 import json
@@ -271,8 +272,12 @@ def load_forecaster(path):
     try:
         # Arrays of the wrong length or shape (a tampered panel, linear stage or horizon) pass
         # the checks above and would fail deep inside a later predict, or forecast wrongly:
-        # one forecast here finds them while the file is still the one to blame.
-        forecaster.predict(getattr(forecaster, "horizon", 1))
+        # one forecast here finds them while the file is still the one to blame. It runs on a
+        # shallow copy without quantile calibration, which could refit the model.
+        trial = copy.copy(forecaster)
+        if hasattr(trial, "calibrate_quantiles"):
+            trial.calibrate_quantiles = False
+        trial.predict(getattr(forecaster, "horizon", 1))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as error:
         raise ValueError(f"{path}: the forecaster file's content is damaged or tampered with ({error!r}).") from None
     return forecaster
