@@ -7,9 +7,11 @@ JSON string ``meta`` and numeric arrays ``a0, a1, ...``. ``meta`` holds:
     :data:`FORMAT_VERSION`; a file of a newer version is refused.
 ``forecaster``
     The class, as ``"module.QualifiedName"`` (``"tsrnn.forecasting.arima.ARIMA"``).
-    Loading looks it up among the forecaster classes already defined in this process
-    (every subclass of :class:`~tsrnn.forecasting.base.BaseForecaster` registers
-    itself); it never imports a module or runs code named by the file.
+    Loading looks it up among the forecaster classes defined in this process (every
+    subclass of :class:`~tsrnn.forecasting.base.BaseForecaster` registers itself),
+    importing first the module of a tsrnn forecaster the file names, from a fixed list
+    (tsrnn loads its modules on first use); it never imports any other module or runs
+    code named by the file.
 ``params``
     The constructor parameters (``get_params(deep=False)``).
 ``state``
@@ -32,7 +34,12 @@ Not kept: training curves and optimizer states (``RNNForecaster.histories_`` is 
 after loading). Predictions, intervals and quantiles of a loaded forecaster equal the
 saved one's. A value outside the encodings (e.g. a ``RandomState`` parameter) makes
 :func:`save_forecaster` raise a ``ValueError`` naming it, rather than write a file that
-would not load back identically.
+would not load back identically. A save writes a temporary file beside ``path`` and
+replaces ``path`` with it once complete, so a failed or interrupted save leaves an existing
+file as it was. A load checks the file's structure, then runs one trial forecast (on a copy,
+without quantile calibration; skipped where forecasts need future covariates), so that a
+file whose arrays or parameters do not fit together is refused at load, not at a later
+``predict``.
 
 :func:`load_forecaster` is the loader (``tsrnn.load_forecaster``); ``tsrnn.load_model``
 reads regressor files and points to it when given a forecaster file.
