@@ -20,12 +20,16 @@ def _run(name):
     return done.stdout
 
 
-@pytest.mark.slow
-def test_sentiment_classification_prints_both_accuracies():
-    out = _run("sentiment_classification.py")
+def _assert_two_accuracies(out, baseline, network):
+    """The output of a classification example: a test accuracy in [0, 1] for its baseline and its network."""
     accuracies = [float(a) for a in re.findall(r"test accuracy (\d\.\d+)", out)]
     assert len(accuracies) == 2 and all(0.0 <= a <= 1.0 for a in accuracies)
-    assert "bag-of-words logistic regression" in out and "LSTM on word ids" in out
+    assert baseline in out and network in out
+
+
+@pytest.mark.slow
+def test_sentiment_classification_prints_both_accuracies():
+    _assert_two_accuracies(_run("sentiment_classification.py"), "bag-of-words logistic regression", "LSTM on word ids")
 
 
 @pytest.mark.slow
@@ -39,11 +43,8 @@ def test_text_generation_prints_the_loss_and_two_samples():
 
 @pytest.mark.slow
 def test_digits_classification_prints_both_accuracies():
-    out = _run("digits_classification.py")
-    accuracies = [float(a) for a in re.findall(r"test accuracy (\d\.\d+)", out)]
     # smoke mode trains 3 epochs: whether the GRU beats the baseline then is not robust, so only the format
-    assert len(accuracies) == 2 and all(0.0 <= a <= 1.0 for a in accuracies)
-    assert "logistic regression on 64 pixels" in out and "GRU over image rows" in out
+    _assert_two_accuracies(_run("digits_classification.py"), "logistic regression on 64 pixels", "GRU over image rows")
 
 
 @pytest.mark.slow
