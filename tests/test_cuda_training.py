@@ -12,6 +12,7 @@ import pickle
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 from ._cuda import require_cuda
 from ._cuda import small_launches as _small_launches
@@ -152,6 +153,34 @@ def test_divergence_fails_as_on_the_cpu(rng):
     for device in ("cpu", "cuda"):
         with pytest.raises(FloatingPointError, match="Training diverged"):
             fit(device, X, y_bad)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_divergence_after_an_epoch_keeps_the_optimizer_state_of_the_cpu(rng):
+    """A second fit call that diverges in its third batch: the best weights come back with a warning,
+    and the Adam step count and moments are those of the steps that ran, as on the CPU (the device
+    launches the remaining steps of the epoch, which change nothing and are not counted)."""
+    X, y = problem(rng, np.float64, N=10)  # 3 batches of 4, 4, 2
+    y_bad = y.copy()
+    results = {}
+    for device in ("cpu", "cuda"):
+        rng_fit = seeded_generator(0)
+        network = RecurrentNetwork("gru", X.shape[2], 3, 1, y.shape[1], dtype=np.float64)
+        network.initialize(rng_fit)
+        trainer = Trainer(batch_size=4, max_epochs=1, device=device)
+        history = trainer.fit(network, trainer.start(network, rng_fit), ArrayWindows(X, y))
+        if device == "cpu":  # the sample that the second epoch's third batch starts with, on both devices
+            state = history.rng.bit_generator.state
+            y_bad[history.rng.permutation(X.shape[1])[8]] = np.inf
+            history.rng.bit_generator.state = state
+        with pytest.warns(ConvergenceWarning, match="Training diverged"):
+            trainer.fit(network, history, ArrayWindows(X, y_bad))
+        results[device] = network.params.copy(), history.optimizer
+    (p_cpu, opt_cpu), (p_gpu, opt_gpu) = results["cpu"], results["cuda"]
+    assert opt_cpu.t == opt_gpu.t == 3 + 2
+    np.testing.assert_allclose(p_gpu, p_cpu, **TOL[np.float64])
+    np.testing.assert_allclose(opt_gpu.m, opt_cpu.m, **TOL[np.float64])
+    np.testing.assert_allclose(opt_gpu.v, opt_cpu.v, **TOL[np.float64])
 
 
 def test_data_crosses_once_per_fit(rng, monkeypatch):

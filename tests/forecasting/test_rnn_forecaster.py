@@ -677,6 +677,16 @@ def test_bad_linear_base_is_named():
         tiny(linear_base="quadratic").fit(monthly(seasonal(60)))
 
 
+def test_bidirectional_layers_are_refused_with_the_reason():
+    """A forecaster must not read its windows backwards: refused at fit, the model left unfitted."""
+    model = tiny(bidirectional=True)
+    with pytest.raises(ValueError, match="must run forward in time only"):
+        model.fit(monthly(seasonal(60)))
+    assert not hasattr(model, "networks_")
+    with pytest.raises(ValueError, match="'bidirectional' parameter of RNNForecaster must be"):
+        tiny(bidirectional="yes").fit(monthly(seasonal(60)))
+
+
 def test_default_lstm_meets_the_airpassengers_holdout_target(air):
     """Issue 6's target: the default LSTM, trained on all but the last 12 months, MASE <= 0.5
     (0.39 for seeds 0-2 when written; ETS 0.44, AutoARIMA 0.61)."""

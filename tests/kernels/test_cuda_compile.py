@@ -1,31 +1,34 @@
-"""Every CUDA kernel compiles to PTX for compute capability 9.0, and float32 kernels use no float64.
+"""Every CUDA kernel compiles to PTX for compute capability 9.0, float32 kernels use no float64,
+and, assembled by ``ptxas``, every kernel fits the block tsrnn launches it with.
 
 No GPU or driver is needed: ``numba.cuda.compile_ptx`` needs NVVM and NVRTC
 (the ``nvidia-nvvm`` and ``nvidia-cuda-nvrtc`` wheels, in the ``cuda`` extra),
-and a fake ``get_current_device`` for the device functions' compilation. The
-simulator (NUMBA_ENABLE_CUDASIM=1) replaces the compiler, so this module is
-skipped there; CI runs it in the same step without the simulator. This catches
-what the simulator cannot: typing errors in device code and accidental float64.
+and a fake ``get_current_device`` for the device functions' compilation; ``ptxas``
+comes with the ``cuda-check`` extra (or a CUDA toolkit). The simulator
+(NUMBA_ENABLE_CUDASIM=1) replaces the compiler, so this module is skipped there;
+CI runs it in its own step without the simulator. This catches what the simulator
+cannot: typing errors in device code, accidental float64, and kernels whose
+registers or shared memory would make their launch fail on a real GPU.
+
+The inventory of kernels and their launch configurations is
+``benchmarks/ptx_resources.py``'s, which also writes the registers-and-spills table
+of benchmarks/GPU.md.
 """
 
+import functools
+import importlib.util
 import os
 import re
-import types
+from pathlib import Path
 
 import numba
 import numpy as np
 import pytest
 
+from .._cuda import skip_module
+
 if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
     pytest.skip("the CUDA simulator has no compiler (run without NUMBA_ENABLE_CUDASIM)", allow_module_level=True)
-
-
-def skip_module(reason):
-    """Skip, unless CI asks for these tests (TSRNN_REQUIRE_CUDA_TESTS=1): then a skip is a failure."""
-    if os.environ.get("TSRNN_REQUIRE_CUDA_TESTS") == "1":
-        raise RuntimeError(f"TSRNN_REQUIRE_CUDA_TESTS=1 but {reason}")
-    pytest.skip(reason, allow_module_level=True)
-
 
 try:
     import numba_cuda  # noqa: F401
@@ -34,9 +37,20 @@ except ImportError:
 from numba import cuda  # noqa: E402
 
 
+def _load_inventory():
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "ptx_resources.py"
+    spec = importlib.util.spec_from_file_location("ptx_resources", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ptx_resources = _load_inventory()
+
+
 def _nvvm_missing():
     try:
-        cuda.compile_ptx(lambda a: None, (numba.float32[:],), cc=(9, 0))
+        cuda.compile_ptx(lambda a: None, (numba.float32[:],), cc=ptx_resources.CC)
     except Exception as exc:  # no NVVM/NVRTC library: the reason is in the message
         return f"{type(exc).__name__}: {exc}".splitlines()[0]
     return None
@@ -46,134 +60,96 @@ _MISSING = _nvvm_missing()
 if _MISSING:
     skip_module(f"NVVM/NVRTC are not available for compile_ptx ({_MISSING})")
 
-from tsrnn.kernels import CELLS, cuda_ops, cuda_train  # noqa: E402
-from tsrnn.kernels import cuda as cuda_kernels  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def fake_device(monkeypatch):
-    """Device-function compilation asks the current device for its compute capability."""
-    device = types.SimpleNamespace(compute_capability=(9, 0), name="fake sm_90")
-    monkeypatch.setattr(cuda.dispatcher, "get_current_device", lambda: device, raising=False)
-
-
-def array(dtype, ndim):
-    return numba.types.Array(numba.from_dtype(np.dtype(dtype)), ndim, "C")
-
-
-def signatures(cell, dtype):
-    """(name, python function, argument types) of every kernel of ``cell``."""
-    a1, a2, a3, a4 = (array(dtype, n) for n in (1, 2, 3, 4))
-    i8, b1 = numba.int64, numba.boolean
-    forward, backward = cuda_kernels._persistent(cell, dtype)
-    return [
-        ("forward", forward.py_func, (a3, a3, a1, a1, i8, i8, b1, b1, a4, a3, a3, a3)),
-        ("backward", backward.py_func, (a3, a4, a3, a3, a1, i8, i8, b1, a3, a3, a3)),
-    ]
-
-
-def gemm_signatures(dtype):
-    a1, a2, a3, a4 = (array(dtype, n) for n in (1, 2, 3, 4))
-    b1, i8 = numba.boolean, numba.int64
-    rows, tn, colsum = cuda_ops._kernels(dtype, cuda_ops.GEMM_TILE)
-    return [
-        ("rows_gemm", rows.py_func, (a3, a2, b1, a1, b1, a1, b1, a3)),
-        ("rows_gemm_tn", tn.py_func, (a3, a4, i8, a2)),
-        ("colsum", colsum.py_func, (a3, a1)),
-    ]
-
+from tsrnn.kernels import cuda_train  # noqa: E402
 
 F64 = re.compile(r"\.f64\b")
-
-
-def compile_ptx(fn, sig):
-    ptx, _ = cuda.compile_ptx(fn, sig, cc=(9, 0), fastmath=cuda_kernels._config.CUDA_JIT["fastmath"])
-    assert ".entry" in ptx
-    return ptx
-
-
-@pytest.mark.parametrize("cell", sorted(CELLS))
-def test_cell_kernels_compile_in_float32_without_float64(cell):
-    for name, fn, sig in signatures(cell, np.float32):
-        ptx = compile_ptx(fn, sig)
-        assert not F64.findall(ptx), f"{cell} {name}: float64 instructions in a float32 kernel"
-
-
-@pytest.mark.parametrize("cell", sorted(CELLS))
-def test_cell_kernels_compile_in_float64(cell):
-    """The float64 kernels (the tests' dtype) compile too: every scalar function they call has a CUDA
-    implementation (``math.exp``, not ``np.exp`` on a scalar), and they do compute in float64."""
-    for name, fn, sig in signatures(cell, np.float64):
-        assert F64.findall(compile_ptx(fn, sig)), f"{cell} {name}: no float64 instructions in a float64 kernel"
-
-
-def test_gemm_kernels_compile_in_float64():
-    """Also the control of the float32 check: the same pattern finds float64 where there is some."""
-    for name, fn, sig in gemm_signatures(np.float64):
-        assert F64.findall(compile_ptx(fn, sig)), f"{name}: no float64 instructions in a float64 kernel"
-
-
-def test_gemm_kernels_compile_in_float32_without_float64():
-    for name, fn, sig in gemm_signatures(np.float32):
-        ptx = compile_ptx(fn, sig)
-        assert not F64.findall(ptx), f"{name}: float64 instructions in a float32 kernel"
-
-
-def train_signatures(dtype):
-    """(name, python function, argument types) of every kernel of a training step (cuda_train)."""
-    a1, a2, a3, a4 = (array(dtype, n) for n in (1, 2, 3, 4))
-    s, i8, u8 = numba.from_dtype(np.dtype(dtype)), numba.int64, numba.uint64
-    idx, status = numba.types.Array(numba.int64, 1, "C"), numba.types.Array(numba.int32, 1, "C")
-    ids2 = numba.types.Array(numba.int64, 2, "C")  # token ids (T, N)
-    strided3 = numba.types.Array(numba.from_dtype(np.dtype(dtype)), 3, "A")
-    k = cuda_train._kernels(dtype, cuda_train.THREADS)
-    return [
-        ("gather", k.gather.py_func, (a3, idx, a3)),
-        ("gather strided", k.gather.py_func, (strided3, idx, a3)),  # device predict's column slices
-        ("layer_output", k.layer_output.py_func, (a4, a3, a3)),
-        ("dropout", k.dropout.py_func, (u8, s, s, u8, s, a1)),
-        ("multiply", k.multiply.py_func, (a1, a1)),
-        ("regression_loss", k.regression_loss.py_func, (i8, a3, a3, a1, a3, a3)),
-        ("cross_entropy", k.cross_entropy.py_func, (a3, a3, a3, a3)),
-        ("sum", k.sum.py_func, (a1, a1, i8)),
-        ("grad_norm", k.grad_norm.py_func, (a1, a1, i8, a1, status)),
-        ("optimizer", k.optimizer.py_func, (i8, a1, a1, a1, a1, a1, status) + (s,) * 10),
-        ("reverse_time", k.reverse_time.py_func, (a3, a3)),
-        ("add_reversed", k.add_reversed.py_func, (a3, a3)),
-        ("join_directions", k.join_directions.py_func, (a4, a4, i8, a3, a3)),
-        ("split_directions", k.split_directions.py_func, (a3, a3, a3)),
-        ("embed", k.embed.py_func, (a2, ids2, idx, a3)),
-        ("zero", k.zero.py_func, (a1,)),
-        ("embedding_grad", k.embedding_grad.py_func, (a3, a3, idx, idx, idx, a2)),
-    ]
-
-
-def test_train_kernels_compile_in_float32_without_float64():
-    for name, fn, sig in train_signatures(np.float32):
-        ptx = compile_ptx(fn, sig)
-        assert not F64.findall(ptx), f"{name}: float64 instructions in a float32 kernel"
-
-
 # Kernels whose float64 PTX may hold no f64 instruction: storing a constant 0 compiles to an integer store.
 NO_FLOAT_INSTRUCTIONS = {"zero"}
+KERNELS = {np.dtype(d).name: {k[0]: k for k in ptx_resources.kernels(d)} for d in (np.float32, np.float64)}
+NAMES = list(KERNELS["float32"])
 
 
-def test_train_kernels_compile_in_float64():
-    for name, fn, sig in train_signatures(np.float64):
-        ptx = compile_ptx(fn, sig)
-        assert name in NO_FLOAT_INSTRUCTIONS or F64.findall(ptx), f"{name}: no float64 instructions in a float64 kernel"
+@functools.cache
+def ptx(dtype, name):
+    """The sm_90 PTX of one kernel (each compiled once for the whole module)."""
+    _, fn, sig, _, _ = KERNELS[dtype][name]
+    with ptx_resources.fake_sm90():
+        text = ptx_resources.compile_ptx(fn, sig)
+    assert ".entry" in text
+    return text
 
 
-def test_train_kernel_signatures_cover_every_kernel():
-    """The control of the two tests above: a kernel added to cuda_train gets a signature here."""
-    names = {name.split()[0] for name, _, _ in train_signatures(np.float32)}
-    assert names == set(cuda_train._kernels(np.float32, cuda_train.THREADS)._fields)
+def test_the_inventory_covers_every_kernel():
+    """The control of the tests below: a kernel added to cuda, cuda_ops or cuda_train gets an entry."""
+    from tsrnn.kernels import CELLS, cuda_ops
+
+    names = {name.split()[0] for name in NAMES}
+    assert set(cuda_train._kernels(np.float32, cuda_train.THREADS)._fields) <= names
+    assert {"rows_gemm", "rows_gemm_tn", "colsum"} <= names
+    assert len(cuda_ops._kernels(np.float32, cuda_ops.GEMM_TILE)) == 3
+    assert {f"{cell} {kind}" for cell in CELLS for kind in ("forward", "backward")} <= set(NAMES)
+    assert KERNELS["float64"].keys() == KERNELS["float32"].keys()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_kernel_has_no_float64(name):
+    assert not F64.findall(ptx("float32", name)), f"{name}: float64 instructions in a float32 kernel"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float64_kernel_computes_in_float64(name):
+    """The float64 kernels (the tests' dtype) compile too: every scalar function they call has a
+    CUDA implementation (``math.exp``, not ``np.exp`` on a scalar), and they do compute in float64.
+    Also the control of the float32 test: the same pattern finds float64 where there is some."""
+    if name in NO_FLOAT_INSTRUCTIONS:
+        return
+    assert F64.findall(ptx("float64", name)), f"{name}: no float64 instructions in a float64 kernel"
 
 
 def test_dropout_kernel_draws_integer_bits():
     """The hash stays in uint64 arithmetic (numba types uint64 mixed with int64 as float64): its
     multiplications are 64-bit integer ones, and only the final bits become a float."""
-    name, fn, sig = train_signatures(np.float32)[3]
-    ptx = compile_ptx(fn, sig)
-    assert "mul.lo.s64" in ptx or "mul.lo.u64" in ptx, name
-    assert re.search(r"cvt\.rn\.f32\.u64", ptx), name
+    text = ptx("float32", "dropout")
+    assert "mul.lo.s64" in text or "mul.lo.u64" in text
+    assert re.search(r"cvt\.rn\.f32\.u64", text)
+
+
+@pytest.fixture(scope="module")
+def ptxas():
+    path = ptx_resources.ptxas_path()
+    if path is None:
+        skip_module("ptxas is not installed (the 'cuda-check' extra, or a CUDA toolkit on the PATH)")
+    return path
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", NAMES)
+def test_kernel_fits_its_block_on_sm90(name, dtype, ptxas):
+    """What a real launch needs: registers x threads within the block's 65,536, static plus the
+    most dynamic shared memory within the 48 KB a block gets, no spills to local memory, and at
+    least two resident blocks per SM (so the SM can overlap one block's barrier with another's
+    work)."""
+    _, _, _, threads, dynamic = KERNELS[dtype][name]
+    info = ptx_resources.assemble(ptx(dtype, name), ptxas)
+    assert 0 < info["registers"] <= ptx_resources.MAX_REGISTERS_PER_THREAD
+    assert info["registers"] * threads <= ptx_resources.REGISTERS_PER_BLOCK, info
+    assert info["static_shared"] + dynamic <= ptx_resources.SHARED_PER_BLOCK, info
+    assert info["spill_stores"] == info["spill_loads"] == 0, info
+    assert ptx_resources.blocks_per_sm(info["registers"], threads) >= 2, info
+
+
+def test_resource_table_reads_ptxas_output(ptxas):
+    """The table's parser against ptxas's own words, on a kernel with known shared memory."""
+
+    def kernel(out):
+        tile = cuda.shared.array(64, numba.float32)
+        tile[cuda.threadIdx.x] = 1.0
+        cuda.syncthreads()
+        out[cuda.threadIdx.x] = tile[63 - cuda.threadIdx.x]
+
+    with ptx_resources.fake_sm90():
+        info = ptx_resources.assemble(ptx_resources.compile_ptx(kernel, (numba.float32[::1],)), ptxas)
+    assert info["static_shared"] == 64 * 4 and info["registers"] > 0 and info["spill_stores"] == 0
+    assert ptx_resources.blocks_per_sm(32, 256) == 8  # 2,048 threads per SM bound it
+    assert ptx_resources.blocks_per_sm(128, 256) == 2  # 65,536 registers per SM bound it
+    assert ptx_resources.blocks_per_sm(255, 256) == 1  # 256 registers per thread (allocation unit)

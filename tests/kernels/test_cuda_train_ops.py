@@ -320,10 +320,13 @@ def test_grad_norm_flags_what_is_not_finite(dtype, rng):
         assert status == 1 and expected(norm), (bad, norm)
     for bad in (np.nan, np.inf):
         losses_ = np.array([1.0, bad, 2.0], dtype)
-        assert norm_of(grad, losses_, i=1)[1] == 1
+        assert norm_of(grad, losses_, i=1)[1] == 2  # the 1-based index of the first non-finite batch
         assert norm_of(grad, losses_, i=2)[1] == 0  # only this batch's loss is checked
-    # sticky: a finite step does not reset it
+    # sticky: neither a finite step nor a later non-finite one changes it
     assert norm_of(grad, status=1)[1] == 1
+    g = grad.copy()
+    g[0] = np.nan
+    assert norm_of(g, i=1, status=1)[1] == 1
 
 
 # --- optimizers ----------------------------------------------------------------------------------

@@ -236,6 +236,11 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         As in :class:`tsrnn.RNNRegressor`. ``loss`` is one of {'mse', 'mae', 'huber'}.
         The validation samples are the latest ``validation_fraction`` of each
         series' windows; training windows whose targets overlap theirs are left out.
+    bidirectional : False, default=False
+        The regressors' and classifiers' parameter, refused here with a clear error: a
+        forecaster's network must run forward in time only, from the past up to the forecast
+        origin, while a bidirectional layer also reads every window backwards, from its newest
+        step (the estimators take it for sequence models that may read the whole sequence).
     batch_size : int or 'auto', default='auto'
         Windows per mini-batch. 'auto' is :func:`auto_batch_size` of the number of
         training windows: 64 up to 64,000 windows (every bundled dataset), then growing
@@ -320,6 +325,7 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         "past_covariates": [LIST_OF_STR, NONE],
         "quantiles": [QUANTILES, NONE],
         "calibrate_quantiles": [BOOLEAN],
+        "bidirectional": [BOOLEAN],  # and False only: refused with its reason at fit
         "prediction_intervals": [PREDICTION_INTERVALS, NONE],
         # the network's parameters, as the regressors check them
         **{
@@ -368,6 +374,7 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         prediction_intervals=None,
         hidden_size=64,
         num_layers=1,
+        bidirectional=False,
         dropout=0.0,
         loss="mse",
         optimizer="adam",
@@ -402,6 +409,7 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
         self.prediction_intervals = prediction_intervals
         self.hidden_size = hidden_size
         self.num_layers = num_layers
+        self.bidirectional = bidirectional
         self.dropout = dropout
         self.loss = loss
         self.optimizer = optimizer
@@ -670,6 +678,13 @@ max_epochs, clip_norm, early_stopping, validation_fraction, n_iter_no_change, ra
 
     def _training_windows(self, panel):
         """Resolve sizes, learn the scaling and return the (train, validation) windows."""
+        if self.bidirectional:
+            raise ValueError(
+                "RNNForecaster does not take bidirectional=True: a forecaster's network must run forward "
+                "in time only, up to the forecast origin, and a bidirectional layer also reads each window "
+                "backwards from its newest step. Use bidirectional=False (RNNRegressor and RNNClassifier "
+                "take bidirectional layers for sequences that may be read whole)."
+            )
         self.season_length_ = self.season_length or default_season_length(panel.freq)
         self.input_size_ = self.input_size or 2 * max(self.season_length_, self.horizon)
         steps = self._output_steps()

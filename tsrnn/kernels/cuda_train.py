@@ -348,8 +348,8 @@ def _build(np_dtype, TH):
             else:
                 total = big  # inf
             norm[0] = total
-            if not (abs(total) <= largest and abs(losses[i]) <= largest):
-                status[0] = 1  # sticky: only the host resets it
+            if status[0] == 0 and not (abs(total) <= largest and abs(losses[i]) <= largest):
+                status[0] = i + 1  # the first non-finite batch, 1-based; sticky: only the host resets it
 
     @cuda.jit(**_config.CUDA_JIT)
     def optimizer_kernel(kind, params, grad, m, v, norm, status, clip, lr, shrink, l2, mu, b1, b2, eps, step,
@@ -690,11 +690,12 @@ def sum_into(a, out, i):
 
 
 def grad_norm(grad, losses, i, norm, status):
-    """``norm[0] = ||grad||_2``, and ``status[0] = 1`` when a gradient, the norm or ``losses[i]`` is not finite.
+    """``norm[0] = ||grad||_2``, and ``status[0] = i + 1`` when a gradient, the norm or ``losses[i]`` is not finite.
 
     One block in two phases: the largest ``|g|``, then the sum of ``(g / max)**2``,
     so float32 gradients of 1e30 give a finite, correct norm. ``status`` is
-    sticky: set here, never reset.
+    sticky: set here at the first non-finite batch, never changed afterwards
+    (the host tells from it how many steps of an epoch ran).
 
     Parameters
     ----------

@@ -403,6 +403,12 @@ class DeviceSteps:
             self._step(self._workspace(idx.shape[0]), idx, i, positions)
         losses, status = self.losses.copy_to_host()[: len(sizes)], self.status.copy_to_host()[0]
         if status != 0:
+            # batch status - 1 was the first non-finite one: the steps launched after it changed
+            # nothing, so they do not count (the CPU path stops before that batch's step)
+            skipped = len(sizes) - (int(status) - 1)
+            self.n_steps -= skipped
+            if isinstance(self.history.optimizer, Adam):
+                self.history.optimizer.t -= skipped
             return None
         return float(np.dot(losses.astype(np.float64), sizes)) / self.n_samples
 
