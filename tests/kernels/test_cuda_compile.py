@@ -153,3 +153,16 @@ def test_resource_table_reads_ptxas_output(ptxas):
     assert ptx_resources.blocks_per_sm(32, 256) == 8  # 2,048 threads per SM bound it
     assert ptx_resources.blocks_per_sm(128, 256) == 2  # 65,536 registers per SM bound it
     assert ptx_resources.blocks_per_sm(255, 256) == 1  # 256 registers per thread (allocation unit)
+
+
+def test_gemm_grids_stay_within_cuda_limits():
+    """A launch grid has at most 65,535 blocks along y: the GEMMs put the T*B rows of a long
+    sequence on x (a 1024 x 1024 batch is 65,536 tiles of 16 rows), and say so clearly where even
+    that cannot cover a shape."""
+    from tsrnn.kernels import cuda_ops
+
+    grid, block = cuda_ops._grid2(1024 * 1024 * 64, 512, 16, "rows_gemm")
+    assert grid == (4194304, 32) and block == (16, 16)
+    assert grid[0] <= cuda_ops.MAX_GRID_X and grid[1] <= cuda_ops.MAX_GRID_Y
+    with pytest.raises(ValueError, match="exceeds CUDA's limits"):
+        cuda_ops._grid2(16, 16 * 65536, 16, "rows_gemm")

@@ -54,8 +54,8 @@ def _build(np_dtype, TL):
         sa = cuda.shared.array((TL, TL), nb_dtype)
         sb = cuda.shared.array((TL, TL), nb_dtype)
         tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
-        row = cuda.blockIdx.y * TL + ty
-        col = cuda.blockIdx.x * TL + tx
+        row = cuda.blockIdx.x * TL + ty  # rows on the grid's x: up to 2**31 - 1 blocks (y and z: 65,535)
+        col = cuda.blockIdx.y * TL + tx
         acc = zero
         for k0 in range(0, K, TL):
             ka = k0 + tx
@@ -123,8 +123,20 @@ def empty(ndim, dtype):
     return cuda.device_array((0,) * ndim, dtype)
 
 
-def _grid2(rows, cols, tile):
-    return (math.ceil(cols / tile), math.ceil(rows / tile)), (tile, tile)
+# CUDA's grid limits: 2**31 - 1 blocks along x, 65,535 along y (and z)
+MAX_GRID_X, MAX_GRID_Y = 2**31 - 1, 65535
+
+
+def _grid2(x, y, tile, what):
+    """``((blocks along x, blocks along y), (tile, tile))`` covering ``x`` by ``y`` elements with
+    square tiles; a clear error where CUDA could not launch it (rather than a launch failure)."""
+    grid = (math.ceil(x / tile), math.ceil(y / tile))
+    if grid[0] > MAX_GRID_X or grid[1] > MAX_GRID_Y:
+        raise ValueError(
+            f"{what}: a grid of {grid[0]} x {grid[1]} blocks of {tile}x{tile} exceeds CUDA's limits "
+            f"({MAX_GRID_X} x {MAX_GRID_Y}); split the batch or the time steps"
+        )
+    return grid, (tile, tile)
 
 
 def rows_gemm(A, W, trans_w, C, b1=None, b2=None):
@@ -143,7 +155,7 @@ def rows_gemm(A, W, trans_w, C, b1=None, b2=None):
     if T * B == 0 or C.shape[2] == 0:
         return
     kernel = _kernels(C.dtype, GEMM_TILE)[0]
-    grid, block = _grid2(T * B, C.shape[2], GEMM_TILE)
+    grid, block = _grid2(T * B, C.shape[2], GEMM_TILE, "rows_gemm over T*B rows and N columns")
     use_b1, use_b2 = b1 is not None, b2 is not None
     none = empty(1, C.dtype)  # an unused bias: never read
     b1 = b1 if use_b1 else none
@@ -166,7 +178,7 @@ def rows_gemm_tn(A, Bm, s, C):
     if C.size == 0:
         return
     kernel = _kernels(C.dtype, GEMM_TILE)[1]
-    grid, block = _grid2(C.shape[0], C.shape[1], GEMM_TILE)
+    grid, block = _grid2(C.shape[1], C.shape[0], GEMM_TILE, "rows_gemm_tn over the N columns and M rows of C")
     kernel[grid, block](A, Bm, s, C)
 
 
