@@ -215,17 +215,6 @@ def markdown(rows, dtype=np.float32):
     return "\n".join(lines) + "\n"
 
 
-def write_section(path, text, marker="ptxas"):
-    """Replace the text between ``<!-- marker:start -->`` and ``<!-- marker:end -->`` in ``path``."""
-    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
-    content = Path(path).read_text()
-    if start not in content or end not in content:
-        raise SystemExit(f"{path} has no {start} ... {end} section to replace")
-    head, rest = content.split(start, 1)
-    _, tail = rest.split(end, 1)
-    Path(path).write_text(f"{head}{start}\n{text}{end}{tail}")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="benchmarks/ptx_resources.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", help="write the table into this markdown file (between ptxas markers)")
@@ -239,7 +228,9 @@ def main(argv=None):
     text += markdown(rows)
     print(text)
     if args.output:
-        write_section(args.output, text)
+        from speed import write_markdown  # benchmarks/speed.py, beside this file
+
+        write_markdown(args.output, text, marker="ptxas")
     return 0
 
 

@@ -9,13 +9,11 @@ that is not C-contiguous where the inventory says it is, or a Python float passe
 kernel (numba types it float64), would make a GPU compile a kernel that no test compiled.
 """
 
-import importlib.util
-from pathlib import Path
-
 import numba
 import numpy as np
 import pytest
 
+from ._benchmarks import load_benchmark
 from ._cuda import SIMULATOR, require_cuda
 from ._cuda import small_launches as _small_launches
 
@@ -27,16 +25,7 @@ from numba.cuda.simulator import kernel as simulator_kernel  # noqa: E402
 
 from tsrnn.nn import ArrayWindows, RecurrentNetwork, Trainer, seeded_generator, softmax_cross_entropy  # noqa: E402
 
-
-def _load_inventory():
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "ptx_resources.py"
-    spec = importlib.util.spec_from_file_location("ptx_resources", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ptx_resources = _load_inventory()
+ptx_resources = load_benchmark("ptx_resources")
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
+from ._benchmarks import load_benchmark
 from ._cuda import require_cuda
 from ._cuda import small_launches as _small_launches
 
@@ -299,13 +300,7 @@ def test_forecaster_on_cuda_forecasts_as_on_cpu():
 def test_gpu_benchmark_checks_and_times_a_whole_training_step():
     """benchmarks/gpu.py's fit check (CUDA vs CPU) and its training-step timer run (the simulator cannot be
     timed meaningfully: this proves the code path, not a speed)."""
-    import importlib.util
-    import pathlib
-
-    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "gpu.py"
-    spec = importlib.util.spec_from_file_location("gpu_benchmark", path)
-    gpu = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gpu)
+    gpu = load_benchmark("gpu")
     assert gpu.check_fit("gru", workload=(4, 3, 2, 3, 1, 2), n_batches=2) < gpu.CHECK_RTOL
     epochs = []  # the simulator has no event timer: count the timed epochs instead
     gpu.cuda_time = lambda fn, warmup, repeats: (epochs.append(fn()), 1.0)[1]

@@ -4,22 +4,11 @@ The correctness check it runs first is tested on the CUDA simulator in
 tests/kernels/test_cuda_kernels.py; the timing needs a GPU.
 """
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from ._benchmarks import BENCHMARKS, load_benchmark
 
-
-def load_gpu_benchmark():
-    spec = importlib.util.spec_from_file_location("gpu_benchmark", ROOT / "benchmarks" / "gpu.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-gpu = load_gpu_benchmark()
+gpu = load_benchmark("gpu")
 
 
 def test_defaults_cover_every_workload_and_cell():
@@ -35,9 +24,7 @@ def test_defaults_cover_every_workload_and_cell():
 
 def test_workloads_match_the_cpu_benchmark():
     """W1-W3 are the CPU table's workloads (benchmarks/speed.py), so the two tables compare."""
-    spec = importlib.util.spec_from_file_location("speed_benchmark", ROOT / "benchmarks" / "speed.py")
-    speed = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(speed)
+    speed = load_benchmark("speed")
     for name in ("W1", "W2", "W3"):
         assert gpu.WORKLOADS[name] == speed.WORKLOADS[name]
     assert gpu.WORKLOADS["W3-large"] == (1024, 168, 8, 128, 2, 24)
@@ -101,7 +88,7 @@ def test_write_results_refuses_a_file_without_markers(tmp_path):
 
 
 def test_the_repository_gpu_md_has_the_markers():
-    text = (ROOT / "benchmarks" / "GPU.md").read_text()
+    text = (BENCHMARKS / "GPU.md").read_text()
     assert 0 <= text.find(gpu.MARK_START) < text.find(gpu.MARK_END)
 
 

@@ -16,15 +16,14 @@ of benchmarks/GPU.md.
 """
 
 import functools
-import importlib.util
 import os
 import re
-from pathlib import Path
 
 import numba
 import numpy as np
 import pytest
 
+from .._benchmarks import load_benchmark
 from .._cuda import skip_module
 
 if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
@@ -36,16 +35,7 @@ except ImportError:
     skip_module("numba-cuda is not installed (the 'cuda' extra)")
 from numba import cuda  # noqa: E402
 
-
-def _load_inventory():
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "ptx_resources.py"
-    spec = importlib.util.spec_from_file_location("ptx_resources", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ptx_resources = _load_inventory()
+ptx_resources = load_benchmark("ptx_resources")
 
 
 def _nvvm_missing():

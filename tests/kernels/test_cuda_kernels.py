@@ -11,6 +11,7 @@ dependency between launches). The PTX compile test is in test_cuda_compile.py.
 import numpy as np
 import pytest
 
+from .._benchmarks import load_benchmark  # noqa: E402
 from .._cuda import require_cuda  # noqa: E402
 
 cuda = require_cuda()
@@ -127,13 +128,7 @@ def test_reference_comparison_can_fail(rng):
 
 def test_gpu_benchmark_check_against_the_cpu_kernels():
     """benchmarks/gpu.py's first stage (CUDA vs CPU kernels, float32, device round trips) on a tiny shape."""
-    import importlib.util
-    import pathlib
-
-    path = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "gpu.py"
-    spec = importlib.util.spec_from_file_location("gpu_benchmark", path)
-    gpu = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gpu)
+    gpu = load_benchmark("gpu")
     for cell in ("lstm", "gru"):
         errors = gpu.check_layer(cell, 6, 4, 2, 5, seed=1)
         assert set(errors) == set(OUTPUTS)
